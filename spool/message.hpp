@@ -1,0 +1,78 @@
+// RFC 5322 messages as the intake doors see them: line-ending
+// normalisation, the header block, address lists, the envelope taken from
+// headers, and the headers every queued message must carry.
+// Reads text written by untrusted local users: every parser is bounded and
+// returns an error value instead of throwing.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spool/queue_types.hpp"
+#include "spool/result.hpp"
+
+namespace mailqd {
+
+// LF, CRLF or a bare CR all become CRLF. A final line without an ending gets
+// one.
+std::string normalize_crlf(std::string_view text);
+
+struct HeaderField {
+    std::string name;   // as written
+    std::string value;  // unfolded (CRLF + WSP -> WSP), leading space trimmed
+    std::size_t begin = 0, end = 0;  // byte range of the whole field in the message, incl. its CRLF
+};
+
+struct HeaderBlock {
+    std::vector<HeaderField> fields;
+    std::size_t body_offset = 0;  // first byte of the body (after the empty line)
+
+    // First field with that name (case-insensitive), or nullptr.
+    const HeaderField* find(std::string_view name) const;
+    std::vector<const HeaderField*> find_all(std::string_view name) const;
+};
+
+// Parses the header block of a CRLF-normalised message. Errors (kind
+// bad_message): a line that is neither a field, a continuation nor the end
+// of the header; a field line longer than 998 octets; more than 1000 fields.
+Result<HeaderBlock> parse_headers(std::string_view message);
+
+// Addresses (addr-spec only, "local@domain") from an address-list header value:
+// handles display names, quoted strings, comments, groups and angle brackets.
+// Error (bad_message) if the value does not parse.
+Result<std::vector<std::string>> parse_address_list(std::string_view value);
+
+// A single address as given on a command line or in MAIL FROM / RCPT TO:
+// "a@b", "<a@b>", "Name <a@b>". Empty string for "<>" when allow_null.
+Result<std::string> parse_mailbox(std::string_view text, bool allow_null = false);
+
+// True if the address is a plausible addr-spec with no control characters.
+bool valid_address(std::string_view address);
+
+struct Envelope {
+    std::string sender;
+    std::vector<std::string> recipients;  // deduplicated, in header order
+};
+
+// Sender: Sender: else From:. Recipients: To:, Cc:, Bcc:.
+// Error (bad_message) when there are no recipients or a field does not parse.
+Result<Envelope> envelope_from_headers(const HeaderBlock& headers);
+
+struct PrepareOptions {
+    std::string hostname;     // for Message-ID
+    TimePoint now;
+    bool remove_bcc = false;  // true when the envelope came from the headers
+};
+
+// Returns the message as it is queued: CRLF-normalised, Bcc: removed when
+// asked, Date: and Message-ID: added at the top when missing.
+Result<std::string> prepare_for_queue(std::string_view raw, const PrepareOptions& options);
+
+// "Mon, 23 Nov 2026 08:00:00 +0000"
+std::string rfc5322_date(TimePoint t);
+// "<20261123080000.1A2B3C4D5E6F@hostname>"
+std::string make_message_id(std::string_view hostname, TimePoint t);
+
+}  // namespace mailqd

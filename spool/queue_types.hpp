@@ -1,0 +1,91 @@
+// The queue's vocabulary, shared by the store, the control protocol and the
+// CLI. State names match DESIGN.md's JSON words.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mailqd {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = std::chrono::time_point<Clock, std::chrono::seconds>;
+
+inline TimePoint now_seconds()
+{
+    return std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
+}
+
+enum class RecipientState { queued, deferred, held, sent, failed };
+
+std::string_view to_string(RecipientState state);
+std::optional<RecipientState> recipient_state_from(std::string_view word);
+bool is_done(RecipientState state);  // sent or failed
+
+// A message's state: the first of held, deferred, queued, failed, sent that
+// any of its recipients is in.
+RecipientState message_state(const std::vector<RecipientState>& recipients);
+
+// "2026-11-23T08:00:00Z"
+std::string format_time(TimePoint t);
+std::optional<TimePoint> parse_time(std::string_view text);
+
+// What an intake door hands to the store.
+struct NewMessage {
+    std::string sender;                   // "" for the null sender <>
+    std::vector<std::string> recipients;  // at least one
+    std::string data;                     // CRLF lines, Date and Message-ID present
+    std::string submitter;                // Unix user name
+    std::string door;                     // socket, tcp, spool, cli
+    std::string spool_key;                // spool door: identity of the file, else empty
+};
+
+struct RecipientInfo {
+    std::int64_t id = 0;
+    std::string address;
+    RecipientState state = RecipientState::queued;
+    int attempts = 0;
+    std::optional<TimePoint> next_attempt_at;  // only when deferred
+    std::string last_reply;
+};
+
+struct AttemptInfo {
+    TimePoint at;
+    std::string relay;
+    std::string recipient;
+    std::string reply;
+};
+
+struct MessageInfo {
+    std::string id;
+    TimePoint received_at;
+    std::uint64_t size = 0;
+    std::string sender;
+    std::string submitter;
+    std::vector<RecipientInfo> recipients;
+    std::vector<AttemptInfo> attempts;  // filled by Store::show only
+
+    RecipientState state() const;
+};
+
+struct QueueCounts {
+    std::uint64_t queued = 0, deferred = 0, held = 0, sent = 0, failed = 0;
+    std::optional<std::int64_t> oldest_age_s;  // of messages not done
+};
+
+struct RelayTotals {
+    std::string name;
+    std::uint64_t sent = 0, failed = 0, deferred = 0;
+};
+
+struct MailboxTotals {
+    std::string name;
+    std::optional<TimePoint> last_fetch_at;
+    std::uint64_t fetched = 0;
+    std::optional<std::string> last_error;
+};
+
+}  // namespace mailqd

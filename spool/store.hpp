@@ -1,0 +1,107 @@
+// The durable queue: the only code in mailqd that speaks SQL.
+// SQLite in WAL mode with synchronous=FULL; the schema is versioned with
+// PRAGMA user_version and migrated forward on open. Calls are small and
+// verb-shaped; none of them knows about sockets, config files or SMTP.
+// A Store is one connection and is used by one thread at a time: the daemon
+// keeps one for reads on its I/O thread and one inside the StoreWriter.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "spool/queue_types.hpp"
+#include "spool/result.hpp"
+
+struct sqlite3;
+
+namespace mailqd {
+
+// One recipient due for delivery, as the scheduler sees it.
+struct DueRecipient {
+    std::int64_t recipient_id = 0;
+    std::string message_id;
+    std::string sender;
+    std::string address;
+    int attempts = 0;          // attempts made so far
+    TimePoint received_at;     // for lifetime
+};
+
+// The outcome of one attempt for one recipient, as the classifier decided it.
+struct AttemptOutcome {
+    std::int64_t recipient_id = 0;
+    std::string relay;
+    RecipientState state = RecipientState::deferred;  // sent, deferred or failed
+    std::string reply;                                // server text or local reason
+    std::optional<TimePoint> next_attempt_at;         // when deferred
+};
+
+class Store {
+public:
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // Opens (creating if missing) and migrates. Sets WAL, synchronous=FULL,
+    // foreign keys and a busy timeout.
+    static Result<std::unique_ptr<Store>> open(const std::filesystem::path& database);
+
+    int schema_version() const;
+
+    // Transactions, used by the StoreWriter to group commits.
+    Status begin();
+    Status commit();
+    void rollback();
+    // Savepoints, so one bad job does not undo the others in its batch.
+    Status savepoint();
+    Status release_savepoint();
+    void rollback_to_savepoint();
+
+    // --- intake ---
+    // Inserts a message with all recipients queued and due now. Returns the
+    // new queue ID. If spool_key is set and already known, returns the ID of
+    // the message queued from that file before (a crash between commit and
+    // unlink must not queue it twice).
+    Result<std::string> accept(const NewMessage& message, TimePoint now);
+    std::optional<std::string> find_by_spool_key(const std::string& spool_key);
+
+    // --- scheduling ---
+    // Recipients in queued or deferred state with next attempt <= now, oldest
+    // first, at most limit.
+    Result<std::vector<DueRecipient>> due(TimePoint now, std::size_t limit);
+    // Earliest next attempt among queued/deferred recipients.
+    std::optional<TimePoint> next_due_time();
+    Status record_attempt(const AttemptOutcome& outcome, TimePoint now);
+    Result<std::string> message_data(const std::string& id);
+
+    // --- admin ---
+    Result<std::vector<MessageInfo>> list(std::optional<RecipientState> state);
+    Result<MessageInfo> show(const std::string& id);  // with attempts; not_found if unknown
+    Status hold(const std::string& id);     // not_found if unknown
+    Status release(const std::string& id);  // held -> queued, due now
+    Status retry(const std::string& id);    // deferred -> due now
+    Result<std::vector<std::string>> not_done_ids();
+    Status remove(const std::string& id);
+    // Removes messages done for longer than keep; returns how many.
+    Result<std::size_t> purge_done(TimePoint cutoff);
+    Result<QueueCounts> counts(TimePoint now);
+    Result<std::vector<RelayTotals>> relay_totals();
+
+    // --- POP3 bookkeeping ---
+    bool uidl_known(const std::string& mailbox, const std::string& uidl);
+    Status record_uidl(const std::string& mailbox, const std::string& uidl, TimePoint now);
+    // Forgets UIDLs of the mailbox that are not in present.
+    Status forget_uidls_except(const std::string& mailbox, const std::vector<std::string>& present);
+    Status record_fetch(const std::string& mailbox, TimePoint at, std::uint64_t fetched,
+                        const std::optional<std::string>& error);
+    Result<std::vector<MailboxTotals>> mailbox_totals();
+
+private:
+    explicit Store(sqlite3* db);
+    sqlite3* db_;
+};
+
+}  // namespace mailqd

@@ -1,0 +1,55 @@
+// Group commit: one thread owns the writing connection; jobs posted while a
+// commit is in flight are run together in the next transaction and share its
+// fsync. A job's completion runs only after its transaction is durable (or
+// with the error that stopped it), on the writer thread: callers post it back
+// to their own executor.
+#pragma once
+
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "spool/result.hpp"
+#include "spool/store.hpp"
+
+namespace mailqd {
+
+class StoreWriter {
+public:
+    // Runs inside the batch transaction, under its own savepoint. An error
+    // return rolls back this job only.
+    using Job = std::function<Status(Store&)>;
+    // Called after the commit: ok, or the job's error, or the commit's error
+    // (kind temporary when the disk is full).
+    using Done = std::function<void(Status)>;
+
+    static Result<std::unique_ptr<StoreWriter>> open(const std::filesystem::path& database,
+                                                     std::size_t max_batch = 512);
+    ~StoreWriter();  // finishes queued jobs, then joins
+
+    void post(Job job, Done done);
+
+    // Counters for benchmarks and stats.
+    std::uint64_t commits() const;
+    std::uint64_t jobs() const;
+
+private:
+    StoreWriter(std::unique_ptr<Store> store, std::size_t max_batch);
+    void run();
+
+    struct Item { Job job; Done done; };
+    std::unique_ptr<Store> store_;
+    std::size_t max_batch_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::vector<Item> pending_;
+    bool stopping_ = false;
+    std::uint64_t commits_ = 0, jobs_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace mailqd
