@@ -1,0 +1,61 @@
+# Install layout (FHS) and the Debian package. Included from the top level.
+include(GNUInstallDirs)
+
+option(MAILQD_SENDMAIL_LINKS
+  "Also install /usr/sbin/sendmail and /usr/bin/mailq links (replaces another MTA's)" OFF)
+
+install(TARGETS mailqd RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
+install(TARGETS mailqctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# sendmail and mailq personalities: under libexec by default, so installing
+# mailqd never takes over /usr/sbin/sendmail unless asked.
+set(MAILQD_LIBEXEC ${CMAKE_INSTALL_LIBEXECDIR}/mailqd)
+file(RELATIVE_PATH _ctl_from_libexec
+  /${MAILQD_LIBEXEC} /${CMAKE_INSTALL_BINDIR}/mailqctl)
+install(CODE "
+  file(MAKE_DIRECTORY \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${MAILQD_LIBEXEC}\")
+  foreach(name sendmail mailq)
+    file(CREATE_LINK ${_ctl_from_libexec}
+      \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${MAILQD_LIBEXEC}/\${name}\" SYMBOLIC)
+  endforeach()")
+if(MAILQD_SENDMAIL_LINKS)
+  install(CODE "
+    file(MAKE_DIRECTORY \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}\")
+    file(CREATE_LINK ../${CMAKE_INSTALL_BINDIR}/mailqctl
+      \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}/sendmail\" SYMBOLIC)
+    file(CREATE_LINK mailqctl
+      \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/mailq\" SYMBOLIC)")
+endif()
+
+# systemd units, users and directories.
+set(SBINDIR ${CMAKE_INSTALL_FULL_SBINDIR})
+configure_file(${PROJECT_SOURCE_DIR}/systemd/mailqd.service
+  ${PROJECT_BINARY_DIR}/systemd/mailqd.service @ONLY)
+set(MAILQD_SYSTEMD_UNITDIR lib/systemd/system CACHE STRING "where the unit goes, under the prefix")
+install(FILES ${PROJECT_BINARY_DIR}/systemd/mailqd.service DESTINATION ${MAILQD_SYSTEMD_UNITDIR})
+install(FILES systemd/mailqd.sysusers DESTINATION lib/sysusers.d RENAME mailqd.conf)
+install(FILES systemd/mailqd.tmpfiles DESTINATION lib/tmpfiles.d RENAME mailqd.conf)
+
+# The example config becomes /etc/mailqd/mailqd.conf (a conffile in the .deb).
+install(FILES conf/mailqd.conf DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/mailqd)
+
+install(FILES man/mailqd.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+install(FILES man/mailqctl.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES man/mailqd.conf.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
+
+# cpack -G DEB
+set(CPACK_PACKAGE_NAME mailqd)
+set(CPACK_PACKAGE_VENDOR "mailqd")
+set(CPACK_PACKAGE_CONTACT "mailqd maintainers <root@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "durable mail queue daemon: SMTP relay client and POP3 fetcher")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION mail)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+  ${PROJECT_SOURCE_DIR}/packaging/debian/postinst
+  ${PROJECT_SOURCE_DIR}/packaging/debian/prerm
+  ${PROJECT_SOURCE_DIR}/packaging/debian/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+include(CPack)
