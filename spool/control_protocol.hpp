@@ -24,7 +24,19 @@ using Json = nlohmann::json;
 constexpr std::size_t max_control_request = 1 << 20;
 
 Json to_json(const MessageInfo& message, bool with_attempts);
+// oldest_age_s is 0 when no message is waiting.
 Json to_json(const QueueCounts& counts);
+// stats' "relays" and "mailboxes" entries; in_flight is the daemon's to know.
+Json to_json(const RelayTotals& relay, std::uint64_t in_flight);
+Json to_json(const MailboxTotals& mailbox);
+
+// The inverse of to_json(MessageInfo), for mailqctl's tables. Error (kind
+// failure) when a field is missing or has the wrong type.
+Result<MessageInfo> message_from_json(const Json& json);
+
+// One protocol line: compact JSON and "\n". Invalid UTF-8 (a remote server's
+// reply text) is replaced rather than thrown about.
+std::string dump_line(const Json& json);
 
 Json ok_response(Json result);
 Json error_response(const Error& error);

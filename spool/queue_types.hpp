@@ -76,9 +76,12 @@ struct QueueCounts {
     std::optional<std::int64_t> oldest_age_s;  // of messages not done
 };
 
+// Per relay since the database was created (counters survive the purge).
 struct RelayTotals {
     std::string name;
     std::uint64_t sent = 0, failed = 0, deferred = 0;
+    std::optional<TimePoint> last_success_at;  // last recipient sent
+    std::optional<std::string> last_error;     // reply of the last deferred/failed attempt
 };
 
 struct MailboxTotals {

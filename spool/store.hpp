@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,9 @@
 struct sqlite3;
 
 namespace mailqd {
+
+class Statement;
+class StatementCache;
 
 // One recipient due for delivery, as the scheduler sees it.
 struct DueRecipient {
@@ -50,15 +54,22 @@ public:
     static Result<std::unique_ptr<Store>> open(const std::filesystem::path& database);
 
     int schema_version() const;
+    // True between begin() and commit()/rollback() (false also after SQLite
+    // rolled a transaction back by itself, e.g. on a full disk).
+    bool in_transaction() const;
 
     // Transactions, used by the StoreWriter to group commits.
     Status begin();
     Status commit();
     void rollback();
     // Savepoints, so one bad job does not undo the others in its batch.
+    // rollback_to_savepoint() also releases it: every savepoint() is ended
+    // by exactly one release_savepoint() or rollback_to_savepoint().
     Status savepoint();
     Status release_savepoint();
     void rollback_to_savepoint();
+    // Every verb below is atomic on its own: outside a transaction it runs
+    // in its own, inside one (the StoreWriter's) under a savepoint.
 
     // --- intake ---
     // Inserts a message with all recipients queued and due now. Returns the
@@ -83,25 +94,47 @@ public:
     Status hold(const std::string& id);     // not_found if unknown
     Status release(const std::string& id);  // held -> queued, due now
     Status retry(const std::string& id);    // deferred -> due now
+    // The same with an explicit "now" (tests, and callers that have one).
+    Status release(const std::string& id, TimePoint now);
+    Status retry(const std::string& id, TimePoint now);
     Result<std::vector<std::string>> not_done_ids();
     Status remove(const std::string& id);
     // Removes messages done for longer than keep; returns how many.
     Result<std::size_t> purge_done(TimePoint cutoff);
     Result<QueueCounts> counts(TimePoint now);
-    Result<std::vector<RelayTotals>> relay_totals();
+    Result<std::vector<RelayTotals>> relay_totals();  // ordered by name
 
     // --- POP3 bookkeeping ---
     bool uidl_known(const std::string& mailbox, const std::string& uidl);
     Status record_uidl(const std::string& mailbox, const std::string& uidl, TimePoint now);
     // Forgets UIDLs of the mailbox that are not in present.
     Status forget_uidls_except(const std::string& mailbox, const std::vector<std::string>& present);
+    // fetched is added to the mailbox's running total; error replaces the
+    // last error (nullopt clears it).
     Status record_fetch(const std::string& mailbox, TimePoint at, std::uint64_t fetched,
                         const std::optional<std::string>& error);
-    Result<std::vector<MailboxTotals>> mailbox_totals();
+    Result<std::vector<MailboxTotals>> mailbox_totals();  // ordered by name
+
+    // Caps the database file at pages * page size, so tests can make the
+    // disk "full" (SQLITE_FULL -> ErrorKind::temporary). 0 restores the default.
+    Status limit_size_for_tests(std::uint64_t pages);
 
 private:
     explicit Store(sqlite3* db);
+    Result<Statement> sql(const char* text);
+    // Runs body atomically: BEGIN IMMEDIATE/COMMIT when outside a
+    // transaction, a savepoint inside one (write = false: a plain BEGIN, for
+    // reads that must see one snapshot).
+    Status atomically(const std::function<Status()>& body, bool write = true);
+    Result<std::optional<std::string>> lookup_spool_key(const std::string& spool_key);
+    Result<std::string> new_queue_id();
+    Status insert_message(const std::string& id, const NewMessage& message, TimePoint now);
+    Status apply_outcome(const AttemptOutcome& outcome, TimePoint now);
+    Status require_message(const std::string& id);
+    Status set_recipients(const std::string& id, const char* update_sql, TimePoint now);
+
     sqlite3* db_;
+    std::unique_ptr<StatementCache> statements_;
 };
 
 }  // namespace mailqd

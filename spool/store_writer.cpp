@@ -1,1 +1,148 @@
-// stub: to be written
+// Group commit (see store_writer.hpp). The writer thread takes every job
+// posted so far (up to max_batch), runs them in one transaction, each under a
+// savepoint, commits once and only then calls their completions. Jobs posted
+// while that commit fsyncs wait for the next batch, so the batch grows with
+// the load and the cost of an fsync is shared.
+#include "spool/store_writer.hpp"
+
+#include <exception>
+
+namespace mailqd {
+
+namespace {
+
+Status run_job(const StoreWriter::Job& job, Store& store)
+{
+    // The writer thread must outlive a job that throws; its caller gets the
+    // exception as an error like any other.
+    try {
+        return job(store);
+    } catch (const std::exception& e) {
+        return make_error(ErrorKind::failure, std::string("store job: ") + e.what());
+    }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::filesystem::path& database,
+                                                       std::size_t max_batch)
+{
+    auto store = Store::open(database);
+    if (!store)
+        return store.error();
+    return std::unique_ptr<StoreWriter>(new StoreWriter(std::move(*store), max_batch));
+}
+
+StoreWriter::StoreWriter(std::unique_ptr<Store> store, std::size_t max_batch)
+    : store_(std::move(store)), max_batch_(max_batch == 0 ? 1 : max_batch), thread_([this] { run(); })
+{
+}
+
+StoreWriter::~StoreWriter()
+{
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+}
+
+void StoreWriter::post(Job job, Done done)
+{
+    {
+        std::lock_guard lock(mutex_);
+        pending_.push_back(Item{std::move(job), std::move(done)});
+    }
+    wake_.notify_one();
+}
+
+std::uint64_t StoreWriter::commits() const
+{
+    std::lock_guard lock(mutex_);
+    return commits_;
+}
+
+std::uint64_t StoreWriter::jobs() const
+{
+    std::lock_guard lock(mutex_);
+    return jobs_;
+}
+
+void StoreWriter::run()
+{
+    for (;;) {
+        std::vector<Item> batch;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+            if (pending_.empty())
+                return;  // stopping, and everything posted has been done
+            const std::size_t n = std::min(pending_.size(), max_batch_);
+            batch.assign(std::make_move_iterator(pending_.begin()),
+                         std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(n)));
+            pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+        }
+        std::vector<Status> outcomes(batch.size());
+        std::size_t commits = 0;
+        for (std::size_t next = 0; next < batch.size();)
+            next = run_transaction(batch, next, outcomes, commits);
+        {
+            std::lock_guard lock(mutex_);
+            commits_ += commits;
+            jobs_ += batch.size();
+        }
+        // Completions run only now, when every transaction of the batch is
+        // durable or has failed.
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            if (batch[i].done)
+                batch[i].done(std::move(outcomes[i]));
+    }
+}
+
+// Runs batch[first...] in one transaction and fills their outcomes. Returns
+// where the next transaction must start: the end of the batch, or just past
+// a job whose error made SQLite roll the whole transaction back (a full
+// disk): the jobs before it are lost with it and told so, the rest are tried
+// again in a fresh transaction.
+std::size_t StoreWriter::run_transaction(std::vector<Item>& batch, std::size_t first,
+                                         std::vector<Status>& outcomes, std::size_t& commits)
+{
+    Store& store = *store_;
+    if (auto st = store.begin(); !st) {
+        for (std::size_t i = first; i < batch.size(); ++i)
+            outcomes[i] = st;
+        return batch.size();
+    }
+    for (std::size_t i = first; i < batch.size(); ++i) {
+        Status st = store.savepoint();
+        if (st) {
+            st = run_job(batch[i].job, store);
+            if (st)
+                st = store.release_savepoint();
+            else
+                store.rollback_to_savepoint();
+        }
+        outcomes[i] = st;
+        if (!store.in_transaction()) {
+            const Error lost = make_error(ErrorKind::temporary, "queue database: transaction rolled back: " +
+                                                                    (st ? std::string("unknown reason") : st.error().message));
+            for (std::size_t j = first; j <= i; ++j)
+                if (outcomes[j])
+                    outcomes[j] = lost;
+            return i + 1;
+        }
+    }
+    if (auto st = store.commit(); !st) {
+        store.rollback();
+        const Error failed = make_error(ErrorKind::temporary, st.error().message);
+        for (std::size_t i = first; i < batch.size(); ++i)
+            if (outcomes[i])
+                outcomes[i] = failed;
+        return batch.size();
+    }
+    ++commits;
+    return batch.size();
+}
+
+}  // namespace mailqd

@@ -31,6 +31,8 @@ public:
                                                      std::size_t max_batch = 512);
     ~StoreWriter();  // finishes queued jobs, then joins
 
+    // Thread-safe. done may be empty; it must not throw. Posting from a
+    // Done (on the writer thread) is allowed.
     void post(Job job, Done done);
 
     // Counters for benchmarks and stats.
@@ -39,9 +41,11 @@ public:
 
 private:
     StoreWriter(std::unique_ptr<Store> store, std::size_t max_batch);
-    void run();
-
     struct Item { Job job; Done done; };
+    void run();
+    std::size_t run_transaction(std::vector<Item>& batch, std::size_t first,
+                                std::vector<Status>& outcomes, std::size_t& commits);
+
     std::unique_ptr<Store> store_;
     std::size_t max_batch_;
     mutable std::mutex mutex_;
