@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
+#include <variant>
 #include <vector>
 
 #include "spool/result.hpp"
@@ -28,6 +30,7 @@ struct SecretSource {
     std::filesystem::path file;   // password_file: first line
     std::string command;          // password_command: stdout (secret or OAuth2 token)
     bool empty() const { return file.empty() && command.empty(); }
+    bool operator==(const SecretSource&) const = default;
 };
 
 struct QueueConfig {
@@ -42,32 +45,36 @@ struct QueueConfig {
     Seconds keep_done{86400};
     bool bounce = true;
     std::string hostname;  // resolved to the machine's FQDN when empty
+    bool operator==(const QueueConfig&) const = default;
 };
 
 struct SubmitConfig {
     std::filesystem::path socket = "/run/mailqd/submit.sock";
     mode_t socket_mode = 0660;
-    std::string socket_group = "mailqd";
+    std::string socket_group = "mailqd";  // empty: leave the group as is
     std::string listen;  // "127.0.0.1:2525", "[::1]:2525" or empty
     unsigned max_clients = 256;
     Seconds timeout{300};
+    bool operator==(const SubmitConfig&) const = default;
 };
 
 struct ControlConfig {
     std::filesystem::path socket = "/run/mailqd/control.sock";
     mode_t socket_mode = 0660;
-    std::string socket_group = "mailqd-admin";
+    std::string socket_group = "mailqd-admin";  // empty: leave the group as is
+    bool operator==(const ControlConfig&) const = default;
 };
 
 struct LogConfig {
     std::string level = "info";  // trace debug info warn error
     bool protocol_trace = false;
+    bool operator==(const LogConfig&) const = default;
 };
 
 struct RelayConfig {
     std::string name;
     std::string host;
-    std::uint16_t port = 587;
+    std::uint16_t port = 587;  // 465 when tls = implicit and no port is given
     TlsMode tls = TlsMode::starttls;
     bool verify = true;
     std::filesystem::path ca_file;
@@ -79,13 +86,14 @@ struct RelayConfig {
     unsigned messages_per_connection = 100;
     unsigned rate = 0;  // messages per minute, 0 = unlimited
     Seconds timeout{60};
-    std::string helo;
+    std::string helo;  // empty: queue.hostname
+    bool operator==(const RelayConfig&) const = default;
 };
 
 struct MailboxConfig {
     std::string name;
     std::string host;
-    std::uint16_t port = 995;
+    std::uint16_t port = 995;  // 110 when tls is not implicit and no port is given
     TlsMode tls = TlsMode::implicit;
     bool verify = true;
     std::filesystem::path ca_file;
@@ -96,6 +104,7 @@ struct MailboxConfig {
     Seconds interval{300};
     bool keep = false;
     std::uint64_t max_size = 50ull << 20;
+    bool operator==(const MailboxConfig&) const = default;
 };
 
 struct Config {
@@ -109,6 +118,10 @@ struct Config {
 
     const RelayConfig* relay(std::string_view name) const;
     const MailboxConfig* mailbox(std::string_view name) const;
+    // The first relay, in file order, whose senders globs match the envelope
+    // sender ("" for <>); no match: the first relay. nullptr only when there
+    // are no relays, which load_config never returns.
+    const RelayConfig* relay_for_sender(std::string_view sender) const;
 };
 
 // One problem in a config file: "FILE:LINE: [section] key: message".
@@ -117,6 +130,9 @@ struct ConfigProblem {
     int line = 0;  // 0 when the problem is not tied to a line
     std::string key;  // "queue.lifetime", "relay.gmail.port", or empty
     std::string message;
+    std::string section;  // "queue", "relay.gmail", or empty (added after key: aggregate order kept)
+    // The exact line --check-config prints, e.g.
+    // mailqd.conf:12: [relay.gmail] port: "99999" is not a port (1-65535)
     std::string to_string() const;
 };
 
@@ -141,11 +157,65 @@ std::filesystem::path default_config_path();
 Result<std::string> read_secret(const SecretSource& source);
 
 // Parsers shared with the key table, exposed for tests.
-std::optional<Seconds> parse_duration(std::string_view text);   // "90", "5m", "1h", "5d"
-std::optional<std::uint64_t> parse_size(std::string_view text); // "35M", "512K", "1G"
+std::optional<Seconds> parse_duration(std::string_view text);   // "90", "30s", "5m", "1h", "5d"
+std::optional<std::uint64_t> parse_size(std::string_view text); // "1024", "512K", "35M", "1G"
 std::optional<bool> parse_bool(std::string_view text);          // yes/no true/false on/off 1/0
+std::optional<mode_t> parse_mode(std::string_view text);        // octal, "0660", at most 0777
+std::optional<std::uint16_t> parse_port(std::string_view text); // 1..65535
+std::optional<TlsMode> parse_tls_mode(std::string_view text);
+std::optional<RelayAuth> parse_relay_auth(std::string_view text);
+std::optional<MailboxAuth> parse_mailbox_auth(std::string_view text);
+std::optional<std::vector<std::string>> parse_globs(std::string_view text);  // "*@a.org b@*"
+// A DNS name (letters, digits, - _ .) or an IP address; "[::1]" gives "::1".
+std::optional<std::string> parse_host_name(std::string_view text);
 
-// Shell-style glob match (*, ?, [...]), case-insensitive as addresses are.
+// "127.0.0.1:2525", "[::1]:2525", "localhost:25" (host without brackets).
+struct HostPort {
+    std::string host;
+    std::uint16_t port = 0;
+    bool operator==(const HostPort&) const = default;
+};
+std::optional<HostPort> parse_host_port(std::string_view text);
+
+// The words used in the file, for messages and logs: "starttls", "xoauth2".
+std::string_view to_string(TlsMode mode);
+std::string_view to_string(RelayAuth auth);
+std::string_view to_string(MailboxAuth auth);
+
+// localhost, 127.0.0.0/8 or ::1: where credentials may travel without TLS.
+bool is_loopback_host(std::string_view host);
+
+// Shell-style glob match (*, ?, [...] with ! or ^ and ranges),
+// case-insensitive as addresses are. An unterminated [ matches itself.
 bool glob_match(std::string_view pattern, std::string_view text);
+
+// The machine's FQDN: gethostname, canonicalised by getaddrinfo
+// (AI_CANONNAME); the bare host name if that fails.
+std::string machine_fqdn();
+
+// ---- The key table (config_keys.cpp) ----
+// One row per key: it drives parsing, error messages, --check-config, and a
+// unit test holds conf/mailqd.conf and man/mailqd.conf.5 to it.
+
+enum class SectionKind { queue, submit, control, log, relay, mailbox };
+std::string_view to_string(SectionKind kind);  // "queue", ..., "relay", "mailbox"
+
+// The struct a section's keys are written into.
+using SectionTarget = std::variant<QueueConfig*, SubmitConfig*, ControlConfig*, LogConfig*,
+                                   RelayConfig*, MailboxConfig*>;
+
+struct ConfigKey {
+    SectionKind section;
+    std::string_view name;          // "max_message_size"
+    std::string_view default_text;  // as written in the file: "35M", "" for empty
+    std::string_view help;          // one line
+    // Parses text into target (which must hold the section's struct).
+    // Returns "" or why the value is bad: `"99999" is not a port (1-65535)`.
+    std::string (*apply)(const SectionTarget& target, std::string_view text);
+};
+
+// Every key in DESIGN.md section 2 order.
+const std::vector<ConfigKey>& config_keys();
+const ConfigKey* find_config_key(SectionKind section, std::string_view name);
 
 }  // namespace mailqd
