@@ -4,6 +4,8 @@
 // gives none. Every key goes through the table in config_keys.cpp; every
 // problem is collected, none stops the load. Trusts nothing in the file.
 #include <boost/program_options.hpp>
+#include <algorithm>
+#include <climits>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -306,6 +308,12 @@ ConfigLoad parse_config(const std::string& text, const std::string& file_name)
     loader.add_sections(scan.sections);
     feed_options(scan, loader, file_name, load.problems);
     Config config = loader.finish();
+    // In file order, as an admin reads them; problems of the whole file last.
+    std::stable_sort(load.problems.begin(), load.problems.end(),
+                     [](const ConfigProblem& a, const ConfigProblem& b) {
+                         auto rank = [](int line) { return line > 0 ? line : INT_MAX; };
+                         return rank(a.line) < rank(b.line);
+                     });
     if (load.problems.empty()) load.config = std::move(config);
     return load;
 }
