@@ -1,0 +1,33 @@
+// The subcommands of mailqctl, each a function of (context, its arguments)
+// returning a Status; cli_dispatch.cpp maps names to them, and the edge maps
+// a failed Status to an exit code. Adding a command: declare it here, add one
+// row to the table in cli_dispatch.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/cli_context.hpp"
+#include "spool/result.hpp"
+
+namespace mailqd {
+
+using CommandArgs = std::vector<std::string>;
+using CommandFn = Status (*)(CliContext& context, const CommandArgs& args);
+
+// cmd_queue.cpp
+Status cmd_list(CliContext& context, const CommandArgs& args);
+Status cmd_show(CliContext& context, const CommandArgs& args);
+Status cmd_retry(CliContext& context, const CommandArgs& args);
+Status cmd_hold(CliContext& context, const CommandArgs& args);
+Status cmd_release(CliContext& context, const CommandArgs& args);
+Status cmd_delete(CliContext& context, const CommandArgs& args);
+Status cmd_stats(CliContext& context, const CommandArgs& args);
+// cmd_fetch.cpp
+Status cmd_fetch(CliContext& context, const CommandArgs& args);
+// cmd_submit.cpp
+Status cmd_submit(CliContext& context, const CommandArgs& args);
+// cmd_sendmail.cpp: the whole sendmail personality (args after argv[0]).
+Status cmd_sendmail(CliContext& context, const CommandArgs& args);
+
+}  // namespace mailqd

@@ -1,0 +1,103 @@
+// Lazily loaded CLI settings (see cli_context.hpp).
+#include "cli/cli_context.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <netdb.h>
+#include <unistd.h>
+
+#include "spool/config.hpp"
+
+namespace mailqd {
+
+Result<CliSettings> load_cli_settings(const std::optional<std::filesystem::path>& explicit_config,
+                                      bool strict)
+{
+    std::filesystem::path file = explicit_config ? *explicit_config : default_config_path();
+    CliSettings settings;
+    // The default file may simply not be installed (mailqctl --socket, tests);
+    // only a file someone named is worth failing over.
+    std::error_code ec;
+    if (!strict && !std::filesystem::exists(file, ec))
+        return settings;
+    ConfigLoad load = load_config(file);
+    if (!load.config) {
+        if (!strict)
+            return settings;
+        std::string why = load.problems.empty() ? file.string() + ": cannot be loaded"
+                                                : load.problems.front().to_string();
+        return make_error(ErrorKind::config, why);
+    }
+    settings.control_socket = load.config->control.socket;
+    settings.submit_socket = load.config->submit.socket;
+    settings.hostname = load.config->queue.hostname;
+    return settings;
+}
+
+CliContext::CliContext(Personality personality, GlobalOptions global, std::istream& in,
+                       std::ostream& out)
+    : personality_(personality), global_(std::move(global)), in_(in), out_(out)
+{
+}
+
+Result<CliSettings> CliContext::settings()
+{
+    if (!settings_) {
+        // MAILQD_CONFIG is as explicit as -c for an admin; sendmail and mailq
+        // stay lenient whatever they were given.
+        bool named = global_.config.has_value() || std::getenv("MAILQD_CONFIG") != nullptr;
+        bool strict = named && personality_ == Personality::mailqctl;
+        settings_ = load_cli_settings(global_.config, strict);
+    }
+    return *settings_;
+}
+
+Result<std::filesystem::path> CliContext::control_socket()
+{
+    if (global_.socket)
+        return *global_.socket;
+    auto s = settings();
+    if (!s)
+        return s.error();
+    return s->control_socket;
+}
+
+Result<std::filesystem::path> CliContext::submit_socket()
+{
+    auto s = settings();
+    if (!s)
+        return s.error();
+    return s->submit_socket;
+}
+
+Result<std::string> CliContext::hostname()
+{
+    auto s = settings();
+    if (!s)
+        return s.error();
+    if (!s->hostname.empty())
+        return s->hostname;
+    return machine_hostname();
+}
+
+std::string machine_hostname()
+{
+    char name[256] = {};
+    if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0')
+        return "localhost";
+    if (std::strchr(name, '.') != nullptr)
+        return name;
+    addrinfo hints{};
+    hints.ai_flags = AI_CANONNAME;
+    hints.ai_family = AF_UNSPEC;
+    addrinfo* result = nullptr;
+    std::string fqdn = name;
+    if (getaddrinfo(name, nullptr, &hints, &result) == 0) {
+        if (result != nullptr && result->ai_canonname != nullptr)
+            fqdn = result->ai_canonname;
+        freeaddrinfo(result);
+    }
+    return fqdn;
+}
+
+}  // namespace mailqd

@@ -1,0 +1,64 @@
+// What every mailqctl command is given: the personality, the global options,
+// the streams, and the settings that come from the config file (sockets,
+// hostname), loaded lazily so that "--socket PATH" needs no config at all.
+// Trusts the config only as far as load_config() validated it; in sendmail
+// and mailq modes a config that cannot be loaded falls back to the defaults,
+// since their callers (cron, PHP) cannot fix it and mail must still flow.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "cli/cli_args.hpp"
+#include "spool/result.hpp"
+
+namespace mailqd {
+
+// The parts of mailqd.conf the CLI needs.
+struct CliSettings {
+    std::filesystem::path control_socket = "/run/mailqd/control.sock";
+    std::filesystem::path submit_socket = "/run/mailqd/submit.sock";
+    std::string hostname;  // queue.hostname; empty: the machine's name
+};
+
+// Loads the settings: the config file is -c FILE, else MAILQD_CONFIG, else
+// /etc/mailqd/mailqd.conf. strict (mailqctl with -c or MAILQD_CONFIG): a
+// config that does not load is ErrorKind::config with its first problem.
+// Otherwise a missing or broken file gives the defaults.
+Result<CliSettings> load_cli_settings(const std::optional<std::filesystem::path>& explicit_config,
+                                      bool strict);
+
+class CliContext {
+public:
+    CliContext(Personality personality, GlobalOptions global, std::istream& in, std::ostream& out);
+
+    Personality personality() const { return personality_; }
+    std::string_view program() const { return program_name(personality_); }
+    const GlobalOptions& global() const { return global_; }
+    std::istream& in() { return in_; }
+    std::ostream& out() { return out_; }
+
+    // --socket PATH, else the config's control.socket.
+    Result<std::filesystem::path> control_socket();
+    // The config's submit.socket.
+    Result<std::filesystem::path> submit_socket();
+    // The domain for bare user names and the invoking user's address.
+    Result<std::string> hostname();
+
+private:
+    Result<CliSettings> settings();
+
+    Personality personality_;
+    GlobalOptions global_;
+    std::istream& in_;
+    std::ostream& out_;
+    std::optional<Result<CliSettings>> settings_;
+};
+
+// The machine's fully qualified name if the resolver knows it, else its
+// host name.
+std::string machine_hostname();
+
+}  // namespace mailqd
