@@ -41,12 +41,26 @@ Result<HeaderBlock> parse_headers(std::string_view message);
 
 // Addresses (addr-spec only, "local@domain") from an address-list header value:
 // handles display names, quoted strings, comments, groups and angle brackets.
-// Error (bad_message) if the value does not parse.
-Result<std::vector<std::string>> parse_address_list(std::string_view value);
+// Error (bad_message) if the value does not parse. An address without a
+// domain ("root") is an error unless default_domain is given, which is then
+// appended ("root@default_domain").
+Result<std::vector<std::string>> parse_address_list(std::string_view value,
+                                                    std::string_view default_domain = {});
+
+// A mailbox with its display name, for code that writes headers (the MIME
+// builder). display_name is unquoted and unescaped ("Doe, John"), words
+// joined by single spaces; encoded words are left as written.
+struct Mailbox {
+    std::string display_name;
+    std::string address;  // addr-spec
+};
+Result<std::vector<Mailbox>> parse_mailbox_list(std::string_view value,
+                                                std::string_view default_domain = {});
 
 // A single address as given on a command line or in MAIL FROM / RCPT TO:
 // "a@b", "<a@b>", "Name <a@b>". Empty string for "<>" when allow_null.
-Result<std::string> parse_mailbox(std::string_view text, bool allow_null = false);
+Result<std::string> parse_mailbox(std::string_view text, bool allow_null = false,
+                                  std::string_view default_domain = {});
 
 // True if the address is a plausible addr-spec with no control characters.
 bool valid_address(std::string_view address);
@@ -56,9 +70,13 @@ struct Envelope {
     std::vector<std::string> recipients;  // deduplicated, in header order
 };
 
-// Sender: Sender: else From:. Recipients: To:, Cc:, Bcc:.
+// Sender: Sender: else From: (first address; "" when neither has one, the
+// caller decides what to use). Recipients: To:, Cc:, Bcc:, in the order of
+// the fields, deduplicated (local part exact, domain case-insensitive).
 // Error (bad_message) when there are no recipients or a field does not parse.
-Result<Envelope> envelope_from_headers(const HeaderBlock& headers);
+// default_domain qualifies addresses without a domain, as in parse_address_list.
+Result<Envelope> envelope_from_headers(const HeaderBlock& headers,
+                                       std::string_view default_domain = {});
 
 struct PrepareOptions {
     std::string hostname;     // for Message-ID
@@ -72,7 +90,8 @@ Result<std::string> prepare_for_queue(std::string_view raw, const PrepareOptions
 
 // "Mon, 23 Nov 2026 08:00:00 +0000"
 std::string rfc5322_date(TimePoint t);
-// "<20261123080000.1A2B3C4D5E6F@hostname>"
+// "<20261123080000.1A2B3C4D5E6F7A8B@hostname>" (64 random bits; "localhost"
+// when hostname is empty)
 std::string make_message_id(std::string_view hostname, TimePoint t);
 
 }  // namespace mailqd

@@ -1,6 +1,8 @@
 // The spool directory door (DESIGN.md section 3.2): SPOOL/tmp, incoming, bad.
-// Synchronous and Asio-free: the daemon's watcher calls take() for each name
-// inotify reports, and scan() at start-up.
+// Synchronous and Asio-free: the daemon's watcher calls read() for each name
+// inotify reports (IN_MOVED_TO, IN_CLOSE_WRITE) and for scan() at start-up,
+// hands the NewMessage to Store::accept, then remove(); on bad_message it
+// calls quarantine() with the error text.
 // Reads files written by untrusted local users: sizes are bounded, the owner
 // is taken from the file, names are never used as paths outside the spool.
 #pragma once
@@ -24,20 +26,27 @@ public:
     const std::filesystem::path& root() const { return root_; }
     std::filesystem::path incoming() const { return root_ / "incoming"; }
 
-    // Names in incoming/ to process, oldest first; names starting with '.'
-    // and the .reason files are skipped.
+    // Names in incoming/ to process, oldest mtime first; names starting
+    // with '.' and directories are skipped. Symbolic links and other
+    // non-regular entries are listed so that read() refuses them and they
+    // get quarantined rather than lingering unseen.
     std::vector<std::string> scan() const;
 
     // Reads incoming/NAME into a NewMessage (envelope from headers, Bcc
     // removed, Date/Message-ID added, submitter = file owner, spool_key =
-    // the file's identity). On an error of kind bad_message the caller
-    // quarantines the file; a vanished file is not_found.
+    // "NAME:dev:ino:size:mtime_ns", door "spool"). Addresses without a
+    // domain get @hostname; with no From:/Sender: the sender is
+    // owner@hostname. On an error of kind bad_message (unparsable header, no
+    // recipients, over max_size, a link, not a regular file, unreadable) the
+    // caller quarantines the file; a vanished file is not_found; other
+    // errors (io) are worth a retry later.
     Result<NewMessage> read(const std::string& name, std::uint64_t max_size,
                             const std::string& hostname, TimePoint now) const;
 
-    // After the commit.
+    // After the commit. A file already gone is not an error.
     Status remove(const std::string& name) const;
-    // Moves incoming/NAME to bad/NAME and writes bad/NAME.reason.
+    // Moves incoming/NAME to bad/NAME (bad/NAME.1, .2... if taken) and writes
+    // the reason as one line to bad/NAME.reason, then syncs both directories.
     Status quarantine(const std::string& name, const std::string& reason) const;
 
 private:
