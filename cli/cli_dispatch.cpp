@@ -65,13 +65,11 @@ Status run_mailqctl(Personality personality, const std::vector<std::string>& arg
     CliContext context(personality, line->global, std::cin, std::cout);
     if (personality == Personality::mailq)
         return cmd_list(context, line->args);
-    if (line->args.empty() || line->args.front() == "help") {
-        if (line->args.empty())
-            print_usage(std::cerr);
-        else
-            print_usage(std::cout);
-        return line->args.empty() ? Status(make_error(ErrorKind::usage, "no command given"))
-                                  : Status();
+    if (line->args.empty())
+        return make_error(ErrorKind::usage, "no command given (mailqctl --help lists them)");
+    if (line->args.front() == "help") {
+        print_usage(std::cout);
+        return {};
     }
     const Command* command = find_command(line->args.front());
     if (command == nullptr)

@@ -1,0 +1,87 @@
+// sendmail flags as cron, mailx, PHP, git send-email and logwatch pass them.
+#include "cli/cmd_sendmail.hpp"
+
+#include <gtest/gtest.h>
+
+namespace mailqd {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+SendmailOptions parse_ok(const Strings& args)
+{
+    auto parsed = parse_sendmail_args(args);
+    EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error().message);
+    return parsed.ok() ? *parsed : SendmailOptions{};
+}
+
+TEST(SendmailArgs, Cron)
+{
+    // Debian cron: sendmail -FCronDaemon -i -B8BITMIME -oem root
+    auto o = parse_ok({"-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"});
+    EXPECT_EQ(o.full_name, "CronDaemon");
+    EXPECT_TRUE(o.ignore_dots);
+    EXPECT_FALSE(o.extract_recipients);
+    EXPECT_EQ(o.recipients, Strings{"root"});
+    EXPECT_EQ(o.mode, SendmailOptions::Mode::send);
+}
+
+TEST(SendmailArgs, PhpAndMailx)
+{
+    auto o = parse_ok({"-t", "-i"});
+    EXPECT_TRUE(o.extract_recipients);
+    EXPECT_TRUE(o.ignore_dots);
+    EXPECT_TRUE(o.recipients.empty());
+
+    o = parse_ok({"-ti", "-f", "app@example.com"});
+    EXPECT_TRUE(o.extract_recipients);
+    EXPECT_TRUE(o.ignore_dots);
+    EXPECT_EQ(o.sender, "app@example.com");
+
+    o = parse_ok({"-oi", "--", "a@example.com", "-b@example.com"});
+    EXPECT_TRUE(o.ignore_dots);
+    EXPECT_EQ(o.recipients, (Strings{"a@example.com", "-b@example.com"}));
+}
+
+TEST(SendmailArgs, ValuesAttachedOrSeparate)
+{
+    auto o = parse_ok({"-fa@b", "-F", "Cron Daemon", "x@y"});
+    EXPECT_EQ(o.sender, "a@b");
+    EXPECT_EQ(o.full_name, "Cron Daemon");
+    o = parse_ok({"-r", "c@d", "x@y"});
+    EXPECT_EQ(o.sender, "c@d");
+    o = parse_ok({"-f", "", "x@y"});
+    EXPECT_EQ(o.sender, "");
+    o = parse_ok({"-C", "/etc/mailqd/other.conf", "x@y"});
+    EXPECT_EQ(*o.config, "/etc/mailqd/other.conf");
+}
+
+TEST(SendmailArgs, HarmlessFlagsIgnored)
+{
+    auto o = parse_ok({"-odi", "-odb", "-oem", "-oee", "-v", "-B8BITMIME", "-bm", "-N", "never",
+                       "-Nsuccess,failure", "-R", "hdrs", "-V", "envid", "-G", "-U", "-m",
+                       "-h", "20", "-L", "tag", "-O", "x=y", "a@b"});
+    EXPECT_EQ(o.recipients, Strings{"a@b"});  // no value mistaken for a recipient
+    EXPECT_FALSE(o.ignore_dots);
+    EXPECT_EQ(o.mode, SendmailOptions::Mode::send);
+}
+
+TEST(SendmailArgs, ListAndQueueRun)
+{
+    EXPECT_EQ(parse_ok({"-bp"}).mode, SendmailOptions::Mode::list);
+    EXPECT_EQ(parse_ok({"-q"}).mode, SendmailOptions::Mode::retry);
+    EXPECT_EQ(parse_ok({"-q15m"}).mode, SendmailOptions::Mode::retry);
+}
+
+TEST(SendmailArgs, Refused)
+{
+    for (const Strings& args : {Strings{"-bs"}, Strings{"-bd"}, Strings{"-x"}, Strings{"-f"},
+                                Strings{"-F"}, Strings{"-t", "-Z", "a@b"}}) {
+        auto parsed = parse_sendmail_args(args);
+        ASSERT_FALSE(parsed.ok()) << args.front();
+        EXPECT_EQ(parsed.error().kind, ErrorKind::usage);
+    }
+}
+
+}  // namespace
+}  // namespace mailqd
