@@ -569,19 +569,21 @@ TEST(ConfigKeys, ManPageDocumentsEveryKeyWithItsDefault)
     std::map<std::pair<SectionKind, std::string>, std::string> items;
     std::istringstream in(read_file(source_dir() / "man/mailqd.conf.5"));
     std::string line;
-    std::optional<SectionKind> section;
+    SectionKind section = SectionKind::queue;
+    bool in_keys = false;  // inside a ".Ss [section]" of keys
     while (std::getline(in, line)) {
         if (line.rfind(".Ss [", 0) == 0) {
             section = kind_of_header(line.substr(5, line.find(']') - 5));
+            in_keys = true;
         } else if (line.rfind(".Sh ", 0) == 0) {
-            section.reset();
-        } else if (section && line.rfind(".It Cm ", 0) == 0) {
+            in_keys = false;
+        } else if (in_keys && line.rfind(".It Cm ", 0) == 0) {
             std::string rest = line.substr(7);
             std::string name = rest.substr(0, rest.find(' '));
             auto value_at = rest.find(" No =");
             std::string value = value_at == std::string::npos ? "?" : trimmed(rest.substr(value_at + 5));
             if (value.rfind("Ar ", 0) == 0 || value.rfind("Pa ", 0) == 0) value = value.substr(3);
-            items[{*section, name}] = value;
+            items[{section, name}] = value;
         }
     }
     for (const auto& key : config_keys()) {
