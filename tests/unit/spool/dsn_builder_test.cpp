@@ -52,8 +52,11 @@ TEST(BuildDsn, IsAMultipartReportFromTheNullSender)
     EXPECT_NE(d.find("Subject: reset\r\n"), std::string::npos);
     EXPECT_EQ(d.find("secret body"), std::string::npos);
     // No bare LF anywhere.
-    for (std::size_t i = 0; i < d.size(); ++i)
-        if (d[i] == '\n') ASSERT_TRUE(i > 0 && d[i - 1] == '\r') << "bare LF at " << i;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        if (d[i] == '\n') {
+            ASSERT_TRUE(i > 0 && d[i - 1] == '\r') << "bare LF at " << i;
+        }
+    }
 }
 
 }  // namespace
