@@ -83,24 +83,36 @@ public:
     // Recipients in queued or deferred state with next attempt <= now, oldest
     // first, at most limit.
     Result<std::vector<DueRecipient>> due(TimePoint now, std::size_t limit);
-    // Earliest next attempt among queued/deferred recipients.
+    // Earliest next attempt among queued/deferred recipients (nullopt when
+    // none, or on a database error).
     std::optional<TimePoint> next_due_time();
+    // One attempt for one recipient: attempts + 1, state, last reply, next
+    // attempt (deferred: outcome.next_attempt_at, else now; otherwise none),
+    // a row of attempt history and the relay's counters. The message is done
+    // when every recipient is sent or failed. A recipient held while the
+    // attempt was in flight stays held if the attempt deferred it.
+    // Errors: not_found (recipient gone, e.g. the message was deleted),
+    // usage (state not sent/deferred/failed), failure (recipient already done).
     Status record_attempt(const AttemptOutcome& outcome, TimePoint now);
     Result<std::string> message_data(const std::string& id);
 
     // --- admin ---
+    // Oldest first, with recipients (no attempt history); state filters by
+    // message state (MessageInfo::state()).
     Result<std::vector<MessageInfo>> list(std::optional<RecipientState> state);
     Result<MessageInfo> show(const std::string& id);  // with attempts; not_found if unknown
-    Status hold(const std::string& id);     // not_found if unknown
+    Status hold(const std::string& id);     // queued/deferred -> held; not_found if unknown
     Status release(const std::string& id);  // held -> queued, due now
     Status retry(const std::string& id);    // deferred -> due now
     // The same with an explicit "now" (tests, and callers that have one).
     Status release(const std::string& id, TimePoint now);
     Status retry(const std::string& id, TimePoint now);
-    Result<std::vector<std::string>> not_done_ids();
-    Status remove(const std::string& id);
-    // Removes messages done for longer than keep; returns how many.
+    Result<std::vector<std::string>> not_done_ids();  // oldest first
+    Status remove(const std::string& id);  // with recipients and history; not_found if unknown
+    // Removes messages whose done time is before cutoff (now - keep_done);
+    // returns how many. Relay totals are kept.
     Result<std::size_t> purge_done(TimePoint cutoff);
+    // Messages by message state; oldest_age_s of messages not done.
     Result<QueueCounts> counts(TimePoint now);
     Result<std::vector<RelayTotals>> relay_totals();  // ordered by name
 
