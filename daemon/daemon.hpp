@@ -1,0 +1,77 @@
+// The mailqd application: opens the queue, starts the intake doors and the
+// control socket, tells systemd it is ready, handles SIGTERM/SIGINT (orderly
+// stop) and SIGHUP (reload), and owns the lifetime of everything it wires.
+// One io_context thread; the StoreWriter has its own thread for commits.
+//
+// Plug-in points for the parts that come later (scheduler, POP3 fetcher):
+// start_delivery() / start_fetching() construct them; they register with
+// events_ (QueueEvents::on_changed, on_config) and hooks_ (ControlHooks).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "daemon/asio.hpp"
+#include "daemon/control_commands.hpp"
+#include "daemon/control_server.hpp"
+#include "daemon/intake.hpp"
+#include "daemon/purger.hpp"
+#include "daemon/queue_events.hpp"
+#include "daemon/spool_watcher.hpp"
+#include "daemon/submit_server.hpp"
+#include "daemon/systemd_notify.hpp"
+#include "spool/config.hpp"
+#include "spool/store.hpp"
+#include "spool/store_writer.hpp"
+
+namespace mailqd {
+
+// Whole program: argv, config, run. Returns the exit code.
+int mailqd_main(int argc, char** argv);
+
+class Daemon {
+public:
+    explicit Daemon(Config config);
+    ~Daemon();
+
+    // Runs until SIGTERM/SIGINT; returns the exit code.
+    int run();
+
+private:
+    Status open_queue();
+    Status start_doors();
+    void start_delivery();
+    void start_fetching();
+    void wait_for_signals();
+    void on_signal(int signal);
+    void reload();
+    void apply(const Config& next);
+    void shutdown();
+    awaitable<void> drain_and_stop();
+
+    // Declared first: destroyed last, after everything bound to it.
+    asio::io_context io_;
+    Config config_;
+    QueueEvents events_;
+    ControlHooks hooks_;
+    SystemdNotifier notifier_;
+    asio::signal_set signals_;
+    std::unique_ptr<StoreWriter> writer_;  // drains its jobs when destroyed
+    std::unique_ptr<Store> reader_;
+    std::unique_ptr<Intake> intake_;
+    std::unique_ptr<Purger> purger_;
+    std::unique_ptr<ControlCommands> commands_;
+    std::unique_ptr<ControlServer> control_;
+    std::unique_ptr<SubmitServer> submit_;
+    std::unique_ptr<SpoolWatcher> watcher_;
+    bool stopping_ = false;
+};
+
+// Helpers shared with mailqd_main and reload.
+SubmitOptions submit_options(const Config& config);
+SpoolWatcherOptions spool_options(const Config& config);
+// Fills queue.hostname with the machine's FQDN when the file left it empty.
+void resolve_hostname(Config& config);
+
+}  // namespace mailqd

@@ -1,0 +1,40 @@
+// See intake.hpp.
+#include "daemon/intake.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/store_async.hpp"
+
+namespace mailqd {
+
+std::string log_address(const std::string& address)
+{
+    // Addresses were validated by the doors; still keep control characters
+    // out of the log line.
+    std::string out = "<";
+    for (char c : address) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+    return out + ">";
+}
+
+awaitable<Result<std::string>> Intake::accept(NewMessage message)
+{
+    ++in_flight_;
+    const std::size_t size = message.data.size();
+    const std::size_t nrcpt = message.recipients.size();
+    auto shared = std::make_shared<const NewMessage>(std::move(message));
+    Result<std::string> id = co_await write_store(
+        writer_, [shared](Store& store) { return store.accept(*shared, now_seconds()); });
+    --in_flight_;
+    if (!id) {
+        spdlog::error("accept from={} door={} submitter={}: {}", log_address(shared->sender),
+                      shared->door, shared->submitter, id.error().message);
+        co_return id;
+    }
+    ++accepted_;
+    spdlog::info("{}: from={} size={} nrcpt={} submitter={} door={}", *id,
+                 log_address(shared->sender), size, nrcpt, shared->submitter, shared->door);
+    events_.changed();
+    co_return id;
+}
+
+}  // namespace mailqd

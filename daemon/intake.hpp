@@ -1,0 +1,40 @@
+// One way in (STYLE.md): every intake door -- the submit server, the spool
+// watcher, later anything else -- hands its message to Intake::accept, which
+// commits it through the StoreWriter (group commit), logs the Postfix-style
+// accept line and wakes the scheduler. Nothing else writes a new message.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "daemon/asio.hpp"
+#include "daemon/queue_events.hpp"
+#include "spool/queue_types.hpp"
+#include "spool/result.hpp"
+#include "spool/store_writer.hpp"
+
+namespace mailqd {
+
+class Intake {
+public:
+    Intake(StoreWriter& writer, QueueEvents& events) : writer_(writer), events_(events) {}
+
+    // Returns the queue ID once the message is durable. A spool file that
+    // was committed before returns the ID it got then.
+    awaitable<Result<std::string>> accept(NewMessage message);
+
+    // Commits not yet answered: shutdown waits for these.
+    std::size_t in_flight() const { return in_flight_; }
+    std::uint64_t accepted() const { return accepted_; }
+
+private:
+    StoreWriter& writer_;
+    QueueEvents& events_;
+    std::size_t in_flight_ = 0;
+    std::uint64_t accepted_ = 0;
+};
+
+// "<a@b>" for the log; "<>" for the null sender.
+std::string log_address(const std::string& address);
+
+}  // namespace mailqd

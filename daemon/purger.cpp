@@ -1,0 +1,53 @@
+// See purger.hpp.
+#include "daemon/purger.hpp"
+
+#include <algorithm>
+#include <spdlog/spdlog.h>
+
+#include "daemon/spawn.hpp"
+#include "daemon/store_async.hpp"
+
+namespace mailqd {
+namespace {
+constexpr std::chrono::seconds settle{60};
+constexpr std::chrono::seconds max_pace{3600};
+}  // namespace
+
+void Purger::changed()
+{
+    if (!armed_) arm(settle);
+}
+
+void Purger::stop()
+{
+    stopped_ = true;
+    timer_.cancel();
+}
+
+void Purger::arm(std::chrono::seconds after)
+{
+    if (stopped_) return;
+    armed_ = true;
+    timer_.expires_after(after);
+    timer_.async_wait([this](error_code ec) {
+        if (ec || stopped_) {
+            armed_ = false;
+            return;
+        }
+        spawn_logged(timer_.get_executor(), purge(), "purge");
+    });
+}
+
+awaitable<void> Purger::purge()
+{
+    const TimePoint cutoff = now_seconds() - keep_done_;
+    auto removed = co_await write_store(writer_, [cutoff](Store& store) { return store.purge_done(cutoff); });
+    armed_ = false;
+    if (!removed) spdlog::warn("purge of done messages: {}", removed.error().message);
+    else if (*removed > 0) spdlog::info("removed {} done messages older than {}s", *removed, keep_done_.count());
+    auto counts = reader_.counts(now_seconds());
+    if (counts && counts->sent + counts->failed > 0)
+        arm(std::clamp(keep_done_, settle, max_pace));
+}
+
+}  // namespace mailqd

@@ -1,0 +1,40 @@
+// Hooks between the daemon core and the parts that plug into it later (the
+// delivery scheduler, the POP3 fetcher). The core calls changed() whenever
+// work may have become due (a message accepted, a retry or release) and
+// config_changed() after a valid SIGHUP reload; listeners register here, so
+// adding a scheduler does not edit the intake or control code.
+// Everything runs on the io_context thread: no locking.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "spool/config.hpp"
+
+namespace mailqd {
+
+class QueueEvents {
+public:
+    using ChangedFn = std::function<void()>;
+    using ConfigFn = std::function<void(const Config&)>;
+
+    // The scheduler registers "wake up and look at due()" here.
+    void on_changed(ChangedFn fn) { changed_.push_back(std::move(fn)); }
+    // Relays, mailboxes and anything else that follows a reloaded config.
+    void on_config(ConfigFn fn) { config_.push_back(std::move(fn)); }
+
+    void changed() const
+    {
+        for (const auto& fn : changed_) fn();
+    }
+    void config_changed(const Config& config) const
+    {
+        for (const auto& fn : config_) fn(config);
+    }
+
+private:
+    std::vector<ChangedFn> changed_;
+    std::vector<ConfigFn> config_;
+};
+
+}  // namespace mailqd

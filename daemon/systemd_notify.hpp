@@ -1,0 +1,31 @@
+// systemd Type=notify support through libsystemd: READY=1 once sockets
+// listen and the queue is open, STOPPING=1 on shutdown, WATCHDOG=1 every
+// WATCHDOG_USEC/2 when the unit sets a watchdog. Without NOTIFY_SOCKET
+// every call is a no-op, so the daemon runs the same outside systemd.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "daemon/asio.hpp"
+
+namespace mailqd {
+
+class SystemdNotifier {
+public:
+    explicit SystemdNotifier(asio::any_io_executor executor) : watchdog_(executor) {}
+
+    void ready(const std::string& status);
+    void stopping();
+    void status(const std::string& text);
+    // Starts the WATCHDOG=1 timer if systemd asked for one.
+    void start_watchdog();
+    void stop_watchdog();
+
+private:
+    void arm();
+    asio::steady_timer watchdog_;
+    std::chrono::microseconds interval_{0};
+};
+
+}  // namespace mailqd
