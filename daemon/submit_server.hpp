@@ -42,11 +42,15 @@ public:
     // "127.0.0.1:2525" or "[::1]:2525".
     Status listen_tcp(const std::string& address);
 
+    // Call these on the executor's thread; listen_* before start().
     void start();   // spawns the accept loops
-    void stop();    // closes listeners and every session
+    void stop();    // closes listeners and every session (a commit in flight
+                    // finishes; its client just gets no reply)
     void set_options(SubmitOptions options);  // on SIGHUP; applies to new sessions
 
     std::size_t active_sessions() const;
+    // The bound TCP port (useful with ":0"); 0 when not listening on TCP.
+    std::uint16_t tcp_port() const;
 
 private:
     struct Impl;
