@@ -1,0 +1,100 @@
+// The outbound SMTP client: one Asio coroutine per session that connects to
+// a relay, sets up TLS and AUTH, then delivers the messages a caller feeds it
+// over that one connection, and reports per-recipient outcomes.
+// Knows neither config nor store: the caller (the relay pool) fills
+// SmtpClientOptions, owns the messages and records the outcomes, classifying
+// them with classify() from smtp_classify.hpp.
+// Trusts nothing the server sends (bounded, sanitised replies, a deadline on
+// every read and write); trusts the caller's options and message views.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/asio.hpp"
+#include "daemon/smtp_classify.hpp"
+#include "spool/config.hpp"
+
+namespace boost::asio::ssl { class context; }
+
+namespace mailqd {
+
+struct SmtpClientOptions {
+    std::string relay_name;  // for logs and traces only
+    std::string host;        // name or IP literal; also the TLS name checked
+    std::uint16_t port = 25;
+    TlsMode tls = TlsMode::starttls;  // starttls is mandatory: no downgrade
+    bool verify = true;
+    std::string ca_file;     // empty: the system trust store
+    // Optional shared TLS context (per relay, see make_client_tls_context);
+    // when null the session builds one from verify and ca_file.
+    std::shared_ptr<boost::asio::ssl::context> tls_context;
+    std::string helo_name = "localhost";
+    RelayAuth auth = RelayAuth::automatic;  // automatic: AUTH only if username is set
+    std::string username;
+    std::string secret;      // password or OAuth2 token, handed over by the caller
+    std::chrono::milliseconds timeout{std::chrono::seconds(60)};         // per read/write/connect
+    std::chrono::milliseconds session_limit{std::chrono::minutes(15)};   // whole session; 0 = none
+    unsigned max_messages = 100;  // messages_per_connection
+    bool protocol_trace = false;  // log every line at debug, secrets masked
+};
+
+struct OutgoingRecipient {
+    std::int64_t id = 0;  // the caller's, opaque here
+    std::string address;
+};
+
+struct OutgoingMessage {
+    std::string id;  // queue ID, for logs
+    std::string sender;  // "" for the null sender <>
+    std::vector<OutgoingRecipient> recipients;
+    std::string data;  // the stored message; made CRLF-clean and dot-stuffed here
+};
+
+struct RecipientOutcome {
+    std::int64_t id = 0;
+    std::string address;
+    SmtpOutcome outcome;  // classify(outcome) / describe(outcome)
+};
+
+struct MessageOutcome {
+    std::string id;
+    std::vector<RecipientOutcome> recipients;  // same order as given
+};
+
+struct SessionResult {
+    std::string peer;  // "host[address]:port" once connected, else "host:port"
+    // Messages attempted, in order. Every recipient of a message pulled from
+    // the source has an outcome here.
+    std::vector<MessageOutcome> messages;
+    // Why the session ended early, if it did: a failure before any message
+    // (connect, greeting, ehlo, starttls, auth: the relay is unusable, the
+    // caller should defer everything due for it), or the loss of the
+    // connection during or between messages. Absent after a clean QUIT.
+    std::optional<SmtpOutcome> error;
+
+    // The session failed before it could try any message.
+    bool relay_failed() const { return error && messages.empty(); }
+};
+
+// The next message for this connection, or nullopt when there is none now.
+// Called only while the connection is ready for a message (after set-up, and
+// after RSET between messages); it should answer promptly, the server will
+// not wait forever.
+using MessageSource = std::function<awaitable<std::optional<OutgoingMessage>>()>;
+// Told each message's outcomes as soon as its transaction ends (optional).
+using MessageSink = std::function<void(const MessageOutcome&)>;
+
+// Runs one session: connect, greeting, EHLO (HELO fallback), STARTTLS and
+// EHLO again, AUTH, then up to max_messages messages pulled from source
+// (RSET between them), QUIT. Every network failure is a value in the result;
+// nothing is thrown for it.
+awaitable<SessionResult> run_smtp_session(SmtpClientOptions options, MessageSource source,
+                                          MessageSink sink = {});
+
+}  // namespace mailqd
