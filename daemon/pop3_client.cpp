@@ -32,7 +32,7 @@ public:
     Pop3Session(asio::any_io_executor executor, Pop3Options options, Pop3Callbacks callbacks,
                 std::shared_ptr<asio::ssl::context> tls)
         : options_(std::move(options)), callbacks_(std::move(callbacks)), tls_(std::move(tls)),
-          conn_(executor, options_.timeout, options_.trace, "mailbox=" + options_.name)
+          conn_(executor, options_.timeout, options_.trace, "mailbox=" + options_.name, options_.secret)
     {
     }
 

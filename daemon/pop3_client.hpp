@@ -27,7 +27,7 @@
 #include "spool/config.hpp"
 #include "spool/result.hpp"
 
-#include <boost/asio/ssl/context.hpp>
+#include "daemon/tls_context.hpp"
 
 namespace mailqd {
 
@@ -84,9 +84,9 @@ struct Pop3Result {
 };
 
 // Runs one pull on the calling coroutine's executor. tls may be null only
-// when options.tls is none. The context's trust store (system or ca_file)
-// and minimum version are the caller's; the session sets verification mode,
-// SNI and the host name check per connection.
+// when options.tls is none; make it with make_client_tls_context({verify,
+// ca_file}) once per mailbox. The session adds SNI and the host name check
+// per connection.
 awaitable<Pop3Result> pop3_fetch(Pop3Options options, Pop3Callbacks callbacks,
                                  std::shared_ptr<asio::ssl::context> tls);
 

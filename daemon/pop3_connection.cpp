@@ -1,7 +1,6 @@
 #include "daemon/pop3_connection.hpp"
 
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
 namespace mailqd {
@@ -25,9 +24,9 @@ struct Pop3Connection::Shared {
 };
 
 Pop3Connection::Pop3Connection(asio::any_io_executor executor, std::chrono::seconds timeout, bool trace,
-                               std::string log_name)
+                               std::string log_name, std::string secret)
     : shared_(std::make_shared<Shared>(executor)), timeout_(timeout), trace_(trace),
-      log_name_(std::move(log_name))
+      log_name_(std::move(log_name)), masker_(std::move(secret))
 {
 }
 
@@ -86,10 +85,14 @@ Error Pop3Connection::io_failure(const std::string& what, const error_code& ec)
     return make_error(ErrorKind::temporary, what + ": " + ec.message());
 }
 
-void Pop3Connection::trace(char direction, std::string_view text) const
+void Pop3Connection::trace(char direction, std::string_view text)
 {
-    if (trace_)
-        spdlog::debug("pop3 {} {}: {}", log_name_, direction, text);
+    if (!trace_)
+        return;
+    std::string shown = direction == 'C'   ? masker_.client(text)
+                        : direction == 'S' ? masker_.server(text)
+                                           : std::string(text);
+    spdlog::debug("pop3 {} {}: {}", log_name_, direction, shown);
 }
 
 awaitable<Status> Pop3Connection::connect(std::string host, std::uint16_t port)
@@ -112,35 +115,19 @@ awaitable<Status> Pop3Connection::start_tls(asio::ssl::context& context, std::st
 {
     shared_->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(shared_->socket, context);
     SSL* ssl = shared_->tls->native_handle();
+    Status prepared = prepare_tls_client(ssl, host, verify);
+    if (!prepared)
+        co_return prepared.error().context("TLS");
     error_code ec;
-    asio::ip::make_address(host, ec);
-    const bool is_name = bool(ec);
-    if (is_name)  // SNI only for names (RFC 6066 forbids IP literals)
-        SSL_set_tlsext_host_name(ssl, host.c_str());
-    if (verify) {
-        shared_->tls->set_verify_mode(asio::ssl::verify_peer);
-        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        int set = is_name ? X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size())
-                     : X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
-        if (set != 1)
-            co_return make_error(ErrorKind::failure, "TLS: cannot check host name " + host);
-    } else {
-        shared_->tls->set_verify_mode(asio::ssl::verify_none);
-    }
-    ec = {};
     arm_deadline();
     co_await shared_->tls->async_handshake(asio::ssl::stream_base::client,
                                            asio::redirect_error(use_awaitable, ec));
     disarm_deadline();
     if (ec) {
-        long verdict = SSL_get_verify_result(ssl);
-        if (verify && verdict != X509_V_OK) {
-            usable_ = false;
-            co_return make_error(ErrorKind::temporary, std::string("TLS: certificate verify failed: ") +
-                                                           X509_verify_cert_error_string(verdict));
-        }
-        co_return io_failure("TLS handshake", ec);
+        if (shared_->timed_out)
+            co_return io_failure("TLS handshake", ec);
+        usable_ = false;
+        co_return make_error(ErrorKind::temporary, describe_tls_failure(ssl, ec));
     }
     trace('-', std::string("TLS ") + SSL_get_version(ssl) + " " + SSL_get_cipher_name(ssl));
     co_return Status{};
@@ -179,7 +166,7 @@ awaitable<Result<Pop3Status>> Pop3Connection::read_status()
             start_ += nl + 1;
             if (!line.empty() && line.back() == '\r')
                 line.remove_suffix(1);
-            trace('S', sanitize_pop3_text(line, 300));
+            trace('S', line);
             auto status = parse_pop3_status(line);
             if (!status) {
                 usable_ = false;
@@ -206,7 +193,7 @@ awaitable<Status> Pop3Connection::read_multiline(std::string& out, std::uint64_t
         std::string_view pending(buffer_.data() + start_, buffer_.size() - start_);
         start_ += decoder.feed(pending, out, step);
         if (step == MultilineDecoder::Step::done) {
-            trace('S', "(" + std::to_string(out.size()) + " bytes)");
+            trace('-', "(" + std::to_string(out.size()) + " bytes of multi-line answer)");
             co_return Status{};
         }
         if (step == MultilineDecoder::Step::too_big) {
@@ -227,7 +214,7 @@ awaitable<Status> Pop3Connection::write(std::string commands)
             if (!line.empty() && line.back() == '\r')
                 line.remove_suffix(1);
             if (!line.empty())
-                trace('C', pop3_trace_command(line));
+                trace('C', line);
         });
     error_code ec;
     arm_deadline();

@@ -4,7 +4,8 @@
 // read, write, connect and handshake has a deadline: a timer that closes the
 // socket, so a stalled server costs at most `timeout` per step.
 // Trusts nothing the server sends: a status line is at most 4096 bytes, a
-// multi-line answer at most the caller's bound.
+// multi-line answer at most the caller's bound. Traces go through the
+// shared ProtocolTraceMasker (PASS, APOP, AUTH and the secret are masked).
 #pragma once
 
 #include <chrono>
@@ -15,25 +16,25 @@
 
 #include "daemon/asio.hpp"
 #include "daemon/pop3_reply.hpp"
+#include "daemon/protocol_trace.hpp"
+#include "daemon/tls_context.hpp"
 #include "spool/result.hpp"
-
-// Asio's TLS layer; only the POP3 files include it besides the TLS context.
-#include <boost/asio/ssl.hpp>
 
 namespace mailqd {
 
 class Pop3Connection {
 public:
-    // log_name prefixes trace lines ("mailbox=NAME").
+    // log_name prefixes trace lines ("mailbox=NAME"); secret is masked in
+    // the trace wherever it appears.
     Pop3Connection(asio::any_io_executor executor, std::chrono::seconds timeout, bool trace,
-                   std::string log_name);
+                   std::string log_name, std::string secret);
     ~Pop3Connection();
     Pop3Connection(const Pop3Connection&) = delete;
     Pop3Connection& operator=(const Pop3Connection&) = delete;
 
     awaitable<Status> connect(std::string host, std::uint16_t port);
-    // Client handshake on the connected socket. verify: chain (by the
-    // context's trust store) and host name; SNI is sent for names.
+    // Client handshake on the connected socket (tls_context.hpp: SNI for
+    // names; verify: the context's chain check plus host name or IP).
     awaitable<Status> start_tls(asio::ssl::context& context, std::string host, bool verify);
 
     // The next status line (+OK / -ERR); anything else is a protocol error.
@@ -58,12 +59,13 @@ private:
     void disarm_deadline();
     Error io_failure(const std::string& what, const error_code& ec);
     awaitable<Status> read_more();
-    void trace(char direction, std::string_view text) const;
+    void trace(char direction, std::string_view text);
 
     std::shared_ptr<Shared> shared_;
     std::chrono::seconds timeout_;
     bool trace_;
     std::string log_name_;
+    ProtocolTraceMasker masker_;
     std::string buffer_;
     std::size_t start_ = 0;  // first unread byte of buffer_
     bool usable_ = true;

@@ -188,25 +188,6 @@ std::size_t MultilineDecoder::feed(std::string_view data, std::string& out, Step
     return pos;
 }
 
-std::string pop3_trace_command(std::string_view command)
-{
-    std::string_view rest = command;
-    std::string verb = upper(next_word(rest));
-    std::string_view arg = next_word(rest);
-    if (verb == "PASS")
-        return "PASS ****";
-    if (verb == "APOP")
-        return "APOP " + sanitize_pop3_text(arg, 100) + " ****";
-    if (verb == "AUTH")
-        return trim(rest).empty() ? "AUTH " + upper(arg) : "AUTH " + upper(arg) + " ****";
-    if (verb == "USER" || verb == "RETR" || verb == "DELE" || verb == "LIST" || verb == "UIDL" ||
-        verb == "STAT" || verb == "CAPA" || verb == "STLS" || verb == "QUIT" || verb == "NOOP" ||
-        verb == "RSET" || verb == "TOP")
-        return sanitize_pop3_text(command, 300);
-    // Anything else (a SASL continuation line) may be a secret.
-    return "****";
-}
-
 std::string sanitize_pop3_text(std::string_view text, std::size_t max_length)
 {
     std::string out;

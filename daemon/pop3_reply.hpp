@@ -1,7 +1,6 @@
 // POP3 response parsing (RFC 1939, 2449, 2595, 5034): status lines, the
 // greeting's APOP timestamp, CAPA, STAT/LIST/UIDL lines, and the multi-line
 // decoder (dot-unstuffing, CRLF -> LF) used for RETR bodies and listings.
-// Also the one place that masks secrets in a protocol trace.
 // Pure functions, no I/O: trusts nothing the server sends; every parser
 // rejects what it does not understand and the decoder is bounded.
 #pragma once
@@ -88,10 +87,6 @@ private:
     std::uint64_t max_bytes_;
     bool at_line_start_ = true;
 };
-
-// A command line as it may appear in a trace: the argument of PASS, the
-// digest of APOP and the initial response of AUTH are replaced by "****".
-std::string pop3_trace_command(std::string_view command);
 
 // Server text made safe for a log line or stats: control and non-ASCII bytes
 // become '?', and it is cut at max_length.
