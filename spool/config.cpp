@@ -121,9 +121,11 @@ bool valid_section_name(std::string_view name)
 
 class Loader {
 public:
-    Loader(std::string file, std::vector<ConfigProblem>& problems) : problems_(problems)
+    Loader(std::string file, bool check_files, std::vector<ConfigProblem>& problems)
+        : problems_(problems)
     {
         seen_.file = std::move(file);
+        seen_.check_files = check_files;
         config_.file = seen_.file;
     }
 
@@ -300,11 +302,12 @@ const RelayConfig* Config::relay_for_sender(std::string_view sender) const
     return relays.empty() ? nullptr : &relays.front();
 }
 
-ConfigLoad parse_config(const std::string& text, const std::string& file_name)
+ConfigLoad parse_config(const std::string& text, const std::string& file_name,
+                        const ConfigLoadOptions& options)
 {
     ConfigLoad load;
     Scan scan = scan_text(text, file_name, load.problems);
-    Loader loader(file_name, load.problems);
+    Loader loader(file_name, options.check_files, load.problems);
     loader.add_sections(scan.sections);
     feed_options(scan, loader, file_name, load.problems);
     Config config = loader.finish();
@@ -318,7 +321,7 @@ ConfigLoad parse_config(const std::string& text, const std::string& file_name)
     return load;
 }
 
-ConfigLoad load_config(const std::filesystem::path& file)
+ConfigLoad load_config(const std::filesystem::path& file, const ConfigLoadOptions& options)
 {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
@@ -330,7 +333,7 @@ ConfigLoad load_config(const std::filesystem::path& file)
     }
     std::ostringstream text;
     text << in.rdbuf();
-    return parse_config(text.str(), file.string());
+    return parse_config(text.str(), file.string(), options);
 }
 
 std::filesystem::path default_config_path()

@@ -141,12 +141,21 @@ struct ConfigLoad {
     std::vector<ConfigProblem> problems;
 };
 
+struct ConfigLoadOptions {
+    // false skips looking at password_file and ca_file on disk: for
+    // mailqctl/sendmail run by users who may not be able to see them. The
+    // daemon and --check-config keep the default.
+    bool check_files = true;
+};
+
 // Reads and validates a config file. Relative paths in it are kept relative
-// (to the working directory), as the dev config relies on.
-ConfigLoad load_config(const std::filesystem::path& file);
+// (to the working directory), as the dev config relies on. An empty
+// queue.hostname is replaced by machine_fqdn().
+ConfigLoad load_config(const std::filesystem::path& file, const ConfigLoadOptions& options = {});
 
 // Same, from text; file_name is used in problems.
-ConfigLoad parse_config(const std::string& text, const std::string& file_name);
+ConfigLoad parse_config(const std::string& text, const std::string& file_name,
+                        const ConfigLoadOptions& options = {});
 
 // MAILQD_CONFIG if set, else /etc/mailqd/mailqd.conf.
 std::filesystem::path default_config_path();

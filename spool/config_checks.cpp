@@ -60,20 +60,21 @@ void check_file(const Reporter& report, std::string_view key, const std::filesys
 }
 
 template <class Section>
-void check_secret_source(const Reporter& report, const Section& section)
+void check_secret_source(const Reporter& report, const Section& section, bool check_files)
 {
     const SecretSource& password = section.password;
     if (!password.file.empty() && !password.command.empty())
         report("password_command", "password_file and password_command are exclusive; keep one");
+    if (!check_files) return;
     if (!password.file.empty()) check_file(report, "password_file", password.file, true);
     if (!section.ca_file.empty()) check_file(report, "ca_file", section.ca_file, false);
 }
 
-void check_relay(RelayConfig& relay, const Reporter& report)
+void check_relay(RelayConfig& relay, const Reporter& report, bool check_files)
 {
     if (!report.seen.has("port") && relay.tls == TlsMode::implicit) relay.port = 465;
     if (relay.host.empty()) report("host", "missing: a relay needs a host");
-    check_secret_source(report, relay);
+    check_secret_source(report, relay, check_files);
 
     bool names_mechanism = relay.auth != RelayAuth::automatic && relay.auth != RelayAuth::none;
     std::string auth_word(to_string(relay.auth));
@@ -96,7 +97,7 @@ void check_relay(RelayConfig& relay, const Reporter& report)
                           "; use starttls or implicit");
 }
 
-void check_mailbox(MailboxConfig& mailbox, const Reporter& report)
+void check_mailbox(MailboxConfig& mailbox, const Reporter& report, bool check_files)
 {
     if (!report.seen.has("port") && mailbox.tls != TlsMode::implicit) mailbox.port = 110;
     if (!report.seen.has("maildir")) mailbox.maildir = "/var/mail/" + mailbox.name;
@@ -104,7 +105,7 @@ void check_mailbox(MailboxConfig& mailbox, const Reporter& report)
     if (mailbox.username.empty()) report("username", "missing: a mailbox needs a username");
     if (mailbox.password.empty())
         report("password_file", "missing: a mailbox needs password_file or password_command");
-    check_secret_source(report, mailbox);
+    check_secret_source(report, mailbox, check_files);
     // APOP sends only a digest; USER/PASS and PLAIN send the password itself.
     if (mailbox.tls == TlsMode::none && mailbox.auth != MailboxAuth::apop &&
         !mailbox.host.empty() && !is_loopback_host(mailbox.host))
@@ -148,9 +149,10 @@ void finish_config(Config& config, const ConfigSeen& seen, std::vector<ConfigPro
     check_socket_path(Reporter{file, seen.submit, problems}, config.submit.socket);
     check_socket_path(Reporter{file, seen.control, problems}, config.control.socket);
     for (std::size_t i = 0; i < config.relays.size(); ++i)
-        check_relay(config.relays[i], Reporter{file, seen.relays[i], problems});
+        check_relay(config.relays[i], Reporter{file, seen.relays[i], problems}, seen.check_files);
     for (std::size_t i = 0; i < config.mailboxes.size(); ++i)
-        check_mailbox(config.mailboxes[i], Reporter{file, seen.mailboxes[i], problems});
+        check_mailbox(config.mailboxes[i], Reporter{file, seen.mailboxes[i], problems},
+                      seen.check_files);
     if (config.relays.empty())
         problems.push_back(make_problem(file, 0, "", "",
                                         "no [relay.NAME] section: at least one relay is needed"));

@@ -26,6 +26,7 @@ struct SectionSeen {
 // Parallel to Config: relays[i] describes config.relays[i].
 struct ConfigSeen {
     std::string file;
+    bool check_files = true;
     SectionSeen queue{"queue", 0, {}};
     SectionSeen submit{"submit", 0, {}};
     SectionSeen control{"control", 0, {}};
