@@ -82,17 +82,20 @@ struct SessionResult {
     bool relay_failed() const { return error && messages.empty(); }
 };
 
-// The next message for this connection, or nullopt when there is none now.
-// Called only while the connection is ready for a message (after set-up, and
-// after RSET between messages); it should answer promptly, the server will
-// not wait forever.
+// The next message for this connection, or nullopt when there is none now
+// (the session then QUITs). Called only while the connection is ready for a
+// message: after set-up, and after each message's transaction ended. It
+// should answer promptly; the server will not wait forever. A message pulled
+// always gets an outcome for every recipient (RSET failing before it, for
+// instance, is "connection lost in rset": deferred).
 using MessageSource = std::function<awaitable<std::optional<OutgoingMessage>>()>;
 // Told each message's outcomes as soon as its transaction ends (optional).
 using MessageSink = std::function<void(const MessageOutcome&)>;
 
 // Runs one session: connect, greeting, EHLO (HELO fallback), STARTTLS and
 // EHLO again, AUTH, then up to max_messages messages pulled from source
-// (RSET between them), QUIT. Every network failure is a value in the result;
+// (RSET between them), QUIT. Each message is pulled only after the previous
+// one is done (the session limit also stops pulling). Every network failure is a value in the result;
 // nothing is thrown for it.
 awaitable<SessionResult> run_smtp_session(SmtpClientOptions options, MessageSource source,
                                           MessageSink sink = {});

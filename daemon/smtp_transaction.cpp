@@ -53,12 +53,16 @@ awaitable<PhaseError> SmtpSession::deliver(MessageSource source, MessageSink sin
 {
     unsigned limit = std::max(1u, options_.max_messages);
     for (unsigned n = 0; n < limit && !connection_->session_expired(); ++n) {
-        if (n > 0)
-            if (auto error = co_await reset()) co_return error;
         std::optional<OutgoingMessage> message = co_await source();
         if (!message) break;
         Outcomes outcomes(message->recipients.size());
-        PhaseError error = co_await transaction(*message, &outcomes);
+        // RSET between messages only, so the last one is followed by QUIT alone.
+        PhaseError error;
+        if (n > 0) error = co_await reset();
+        if (error)
+            settle_open(&outcomes, *error);
+        else
+            error = co_await transaction(*message, &outcomes);
         MessageOutcome done{message->id, {}};
         for (std::size_t i = 0; i < outcomes.size(); ++i) {
             const auto& r = message->recipients[i];
