@@ -27,6 +27,8 @@ Status cmd_stats(CliContext& context, const CommandArgs& args);
 Status cmd_fetch(CliContext& context, const CommandArgs& args);
 // cmd_submit.cpp
 Status cmd_submit(CliContext& context, const CommandArgs& args);
+// cmd_send.cpp: compose a MIME message from options and submit it.
+Status cmd_send(CliContext& context, const CommandArgs& args);
 // cmd_sendmail.cpp: the whole sendmail personality (args after argv[0]).
 Status cmd_sendmail(CliContext& context, const CommandArgs& args);
 

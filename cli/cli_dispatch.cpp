@@ -30,6 +30,10 @@ constexpr std::array commands{
     Command{"stats", cmd_stats, "stats [--json]"},
     Command{"fetch", cmd_fetch, "fetch [MAILBOX...]"},
     Command{"submit", cmd_submit, "submit [-f SENDER] [RCPT...] < MESSAGE"},
+    Command{"send", cmd_send,
+            "send --from A --to A [--cc A] [--bcc A] [--subject S]\n"
+            "                [--text T | --text-file F] [--html-file F] [--attach F...] [--inline F...]\n"
+            "                [--header 'Name: value']... [--dry-run]"},
 };
 
 void print_usage(std::ostream& out)
