@@ -78,6 +78,7 @@ Scan scan_text(const std::string& text, const std::string& file, std::vector<Con
         s = trim(s.substr(0, s.find('#')));
         std::string clean = raw;
         if (s.empty()) {
+            // blank or comment: nothing to map
         } else if (s.front() == '[' && s.back() == ']') {
             section = std::string(s.substr(1, s.size() - 2));
             prefix = option_prefix(section);
@@ -174,6 +175,10 @@ SectionState Loader::classify(const ScannedSection& s)
         config_.mailboxes.emplace_back().name = name;
         seen_.mailboxes.push_back(SectionSeen{s.name, s.line, {}});
         return {kind, true, config_.mailboxes.size() - 1, {}, nullptr};
+    }
+    if (s.name.empty()) {
+        problem(s.line, "", "", "empty section name []");
+        return {};
     }
     problem(s.line, s.name, "",
             "unknown section (expected queue, submit, control, log, relay.NAME or mailbox.NAME)");

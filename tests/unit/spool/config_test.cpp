@@ -127,6 +127,7 @@ TEST(ConfigLoad, EveryProblemNamesFileLineAndKey)
          {"t.conf:2: cannot parse \"lifetime 5d\": expected [section], key = value or # comment"}},
         {"[relay.a b]\nhost = h.org\n",
          {"t.conf:1: [relay.a b] needs a NAME of letters, digits, _ . - as in [relay.NAME]"}},
+        {"[]\nhost = h.org\n", {"t.conf:1: empty section name []"}},
         {"[mailbox]\nhost = h.org\n",
          {"t.conf:1: [mailbox] needs a NAME of letters, digits, _ . - as in [mailbox.NAME]"}},
         {"[queue]\n", {"t.conf: no [relay.NAME] section: at least one relay is needed"}, false},
