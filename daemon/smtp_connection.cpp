@@ -1,6 +1,10 @@
 // Byte-level SMTP client connection (see smtp_connection.hpp).
 #include "daemon/smtp_connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <spdlog/spdlog.h>
 
 namespace mailqd {
@@ -58,6 +62,19 @@ void SmtpConnection::on_deadline()
     resolver_.cancel();
     error_code ignored;
     socket_.close(ignored);
+}
+
+// A server that writes each reply of a pipelined group separately without
+// TCP_NODELAY (aiosmtpd does) holds the second reply until our ACK of the
+// first, and Linux delays that ACK by up to 40 ms: 20 messages/s at most.
+// Asking for a quick ACK before each read removes the stall. Linux only;
+// quick-ack mode is not sticky, hence every time.
+void SmtpConnection::ack_promptly()
+{
+#ifdef TCP_QUICKACK
+    int one = 1;
+    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+#endif
 }
 
 void SmtpConnection::close()
@@ -191,6 +208,7 @@ awaitable<WireStatus> SmtpConnection::read_line(std::string* line)
     if (end == std::string::npos) {
         error_code ec;
         auto buffer = asio::dynamic_buffer(input_, max_reply_line_length + 2);
+        ack_promptly();
         arm();
         if (encrypted_)
             end = co_await asio::async_read_until(*tls_, buffer, '\n', asio::redirect_error(use_awaitable, ec));

@@ -69,6 +69,7 @@ private:
     void arm();
     void disarm();
     void on_deadline();
+    void ack_promptly();
     void trace(char who, std::string_view line);
 
     ConnectionSettings settings_;

@@ -160,6 +160,20 @@ def test_25_varied_messages_one_connection_pipelined(tmp_path):
         assert "BODY=8BITMIME" in message["mail_options"]
 
 
+def test_no_delayed_ack_stall_per_message(tmp_path):
+    """aiosmtpd writes each reply separately with Nagle on (its listening
+    socket has proto 0, so asyncio skips TCP_NODELAY): without quick ACKs the
+    client waits ~40 ms per message, 20 messages/s at most."""
+    body = SIMPLE + b"line of text\r\n" * 40
+    with start_aiosmtpd(tmp_path / "srv") as srv:
+        files = write_messages(tmp_path, [body] * 100)
+        result = run_probe(srv.port, files, "--tls", "none", "--per-connection", "100")
+        got = srv.messages()
+    assert [r["state"] for r in recipients(result)] == ["sent"] * 100
+    assert len(got) == 100
+    assert result["elapsed"] < 3.5, f"100 messages took {result['elapsed']:.2f}s"
+
+
 def test_pipelining_groups_envelope_and_rset_between_messages(tmp_path):
     with start_fake_server(tmp_path / "srv") as srv:
         files = write_messages(tmp_path, [SIMPLE, SIMPLE, SIMPLE])
