@@ -29,7 +29,6 @@ Status cmd_fetch(CliContext& context, const CommandArgs& args);
 Status cmd_submit(CliContext& context, const CommandArgs& args);
 // cmd_send.cpp: compose a MIME message from options and submit it.
 Status cmd_send(CliContext& context, const CommandArgs& args);
-// cmd_sendmail.cpp: the whole sendmail personality (args after argv[0]).
-Status cmd_sendmail(CliContext& context, const CommandArgs& args);
+// The sendmail personality is not a command: see cmd_sendmail.hpp.
 
 }  // namespace mailqd

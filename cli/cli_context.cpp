@@ -2,9 +2,6 @@
 #include "cli/cli_context.hpp"
 
 #include <cstdlib>
-#include <cstring>
-#include <netdb.h>
-#include <unistd.h>
 
 #include "spool/config.hpp"
 
@@ -20,7 +17,11 @@ Result<CliSettings> load_cli_settings(const std::optional<std::filesystem::path>
     std::error_code ec;
     if (!strict && !std::filesystem::exists(file, ec))
         return settings;
-    ConfigLoad load = load_config(file);
+    // Secret and CA files are the daemon's business; a user running
+    // sendmail may not be allowed to see them.
+    ConfigLoadOptions options;
+    options.check_files = false;
+    ConfigLoad load = load_config(file, options);
     if (!load.config) {
         if (!strict)
             return settings;
@@ -77,27 +78,7 @@ Result<std::string> CliContext::hostname()
         return s.error();
     if (!s->hostname.empty())
         return s->hostname;
-    return machine_hostname();
-}
-
-std::string machine_hostname()
-{
-    char name[256] = {};
-    if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0')
-        return "localhost";
-    if (std::strchr(name, '.') != nullptr)
-        return name;
-    addrinfo hints{};
-    hints.ai_flags = AI_CANONNAME;
-    hints.ai_family = AF_UNSPEC;
-    addrinfo* result = nullptr;
-    std::string fqdn = name;
-    if (getaddrinfo(name, nullptr, &hints, &result) == 0) {
-        if (result != nullptr && result->ai_canonname != nullptr)
-            fqdn = result->ai_canonname;
-        freeaddrinfo(result);
-    }
-    return fqdn;
+    return machine_fqdn();
 }
 
 }  // namespace mailqd

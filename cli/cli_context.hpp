@@ -57,8 +57,4 @@ private:
     std::optional<Result<CliSettings>> settings_;
 };
 
-// The machine's fully qualified name if the resolver knows it, else its
-// host name.
-std::string machine_hostname();
-
 }  // namespace mailqd
