@@ -24,6 +24,16 @@ SmtpOutcome failed(SmtpStage stage, const WireStatus& status)
     return failure_outcome(stage, status.failure, status.detail);
 }
 
+// After a refusal (a server reply, or our own policy) the connection is in
+// a known state and deserves a QUIT; after a lost connection, a timeout or a
+// TLS failure it does not, and a 421 means the server is closing it.
+bool connection_usable(const PhaseError& error)
+{
+    if (!error) return true;
+    if (error->failure == SmtpFailure::none) return error->reply && error->reply->code != 421;
+    return error->failure == SmtpFailure::policy;
+}
+
 }  // namespace
 
 PhaseError unexpected(SmtpStage stage, const WireReply& reply, int wanted_class)
@@ -51,7 +61,7 @@ awaitable<SessionResult> SmtpSession::run(MessageSource source, MessageSink sink
     SessionResult result;
     result.error = co_await open();
     if (!result.error) result.error = co_await deliver(std::move(source), std::move(sink), &result);
-    if (!result.error) co_await quit();
+    if (connection_usable(result.error)) co_await quit();
     result.peer = connection_->peer();
     connection_->close();
     co_return result;

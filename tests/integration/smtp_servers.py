@@ -186,6 +186,7 @@ FAKE_DEFAULTS = {
     "helo": "250 fake.test",
     "starttls": "454 4.7.0 TLS not available",
     "auth": "535 5.7.8 authentication failed",
+    "auth_continue": "535 5.7.8 authentication failed",  # a client line after a 334
     "mail": "250 2.1.0 Ok",
     "rcpt": "250 2.1.5 Ok",
     "data": "354 End data with <CR><LF>.<CR><LF>",
@@ -326,6 +327,7 @@ class _FakeSession:
         self.config, self.log, self.reader, self.writer = config, log, reader, writer
         _FakeSession.connections += 1
         self.conn = _FakeSession.connections
+        self.in_auth = False
 
     def script(self, stage, key=None):
         value = self.config[stage]
@@ -389,7 +391,9 @@ class _FakeSession:
             text = line.decode("utf-8", "replace").rstrip("\r\n")
             self.log.write(event="line", line=text, pipelined=pipelined, conn=self.conn)
             verb = text.split(" ", 1)[0].upper()
-            stage = {"EHLO": "ehlo", "HELO": "helo", "STARTTLS": "starttls", "AUTH": "auth",
+            if self.in_auth:  # a SASL continuation line, not a command
+                verb = "AUTH-CONTINUE"
+            stage = {"AUTH-CONTINUE": "auth_continue","EHLO": "ehlo", "HELO": "helo", "STARTTLS": "starttls", "AUTH": "auth",
                      "MAIL": "mail", "RCPT": "rcpt", "DATA": "data", "RSET": "rset",
                      "NOOP": "noop", "QUIT": "quit"}.get(verb)
             if stage is None:
@@ -397,6 +401,7 @@ class _FakeSession:
                 continue
             key = text[text.find("<") + 1:text.rfind(">")] if stage == "rcpt" else None
             action = self.script(stage, key)
+            self.in_auth = stage.startswith("auth") and action.startswith("334")
             if not await self.respond(action, stage):
                 return
             if stage == "quit":

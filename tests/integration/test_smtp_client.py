@@ -128,6 +128,71 @@ def test_auth_auto_prefers_plain_and_bad_password_defers(tmp_path, pki):
     assert len(got) == 1
 
 
+AUTH_EHLO = "250-fake.test\n250-AUTH PLAIN LOGIN XOAUTH2\n250 8BITMIME"
+
+
+def test_xoauth2_sends_bearer_token(tmp_path):
+    token = "ya29.test-token"
+    with start_fake_server(tmp_path / "srv", ehlo=AUTH_EHLO, auth="235 2.7.0 Accepted") as srv:
+        files = write_messages(tmp_path, [SIMPLE])
+        # Loopback: AUTH over a plain connection is allowed.
+        result = run_probe(srv.port, files, "--tls", "none", "--auth", "xoauth2",
+                           "--user", "someone@example.com", "--secret", token)
+        commands = srv.commands()
+    assert [r["state"] for r in recipients(result)] == ["sent"]
+    [auth] = [c for c in commands if c.startswith("AUTH")]
+    mechanism, payload = auth.split(" ")[1:]
+    assert mechanism == "XOAUTH2"
+    assert base64.b64decode(payload) == b"user=someone@example.com\x01auth=Bearer " + token.encode() + b"\x01\x01"
+
+
+def test_xoauth2_error_challenge_is_answered_and_defers(tmp_path):
+    with start_fake_server(tmp_path / "srv", ehlo=AUTH_EHLO,
+                           auth="334 eyJzdGF0dXMiOiI0MDEifQ==",
+                           auth_continue="535 5.7.8 Username and Password not accepted") as srv:
+        files = write_messages(tmp_path, [SIMPLE])
+        result = run_probe(srv.port, files, "--tls", "none", "--auth", "xoauth2",
+                           "--user", "someone@example.com", "--secret", "expired-token")
+        commands = srv.commands()
+    error = result["sessions"][0]["error"]
+    assert (error["stage"], error["code"], error["state"]) == ("auth", 535, "deferred")
+    assert commands[-2:] == ["", "QUIT"]
+    assert not any(c.startswith("MAIL") for c in commands)
+
+
+def test_auto_auth_without_xoauth2_config_never_picks_it(tmp_path):
+    with start_fake_server(tmp_path / "srv", ehlo="250-fake.test\n250 AUTH XOAUTH2") as srv:
+        files = write_messages(tmp_path, [SIMPLE])
+        result = run_probe(srv.port, files, "--tls", "none", "--user", "u", "--secret", "p")
+        commands = srv.commands()
+    error = result["sessions"][0]["error"]
+    assert error["stage"] == "auth" and error["failure"] == "policy"
+    assert "no usable AUTH mechanism" in error["reply"]
+    assert not any(c.startswith("AUTH") for c in commands)
+
+
+def test_size_limit_and_smtputf8(tmp_path):
+    big = SIMPLE + b"x" * 2000 + b"\r\n"
+    with start_fake_server(tmp_path / "srv", ehlo="250-fake.test\n250-PIPELINING\n250 SIZE 1000") as srv:
+        files = write_messages(tmp_path, [big, SIMPLE])
+        too_big = run_probe(srv.port, files, "--tls", "none")
+        utf8 = run_probe(srv.port, files[1:], "--tls", "none", to=("j\u00f6rg@example.org",))
+        commands = srv.commands()
+    first, second = recipients(too_big)
+    assert first["state"] == "failed" and first["failure"] == "unsendable"
+    assert "exceeds the relay's limit of 1000" in first["reply"]
+    assert second["state"] == "sent"
+    assert "MAIL FROM:<sender@example.com> SIZE=%d" % len(SIMPLE) in commands
+    [r] = recipients(utf8)
+    assert r["state"] == "failed" and "SMTPUTF8" in r["reply"]
+
+    with start_aiosmtpd(tmp_path / "real", smtputf8=True) as srv:
+        result = run_probe(srv.port, files[1:], "--tls", "none", to=("j\u00f6rg@example.org",))
+        [got] = srv.messages()
+    assert [r["state"] for r in recipients(result)] == ["sent"]
+    assert got["rcpt_tos"] == ["j\u00f6rg@example.org"] and "SMTPUTF8" in got["mail_options"]
+
+
 def varied_messages():
     bodies = []
     for i in range(25):
@@ -230,6 +295,7 @@ def test_starttls_not_offered_defers_and_sends_no_mail(tmp_path):
     assert session["error"]["reply"] == "STARTTLS not offered"
     assert not any(c.startswith("MAIL") for c in commands)
     assert not any(c.startswith("STARTTLS") for c in commands)
+    assert commands[-1] == "QUIT"
 
 
 def test_wrong_host_certificate_defers_with_reason(tmp_path, pki):
