@@ -282,7 +282,11 @@ std::string ConfigProblem::to_string() const
         name.remove_prefix(sec.size() + 1);
     if (!sec.empty()) out += "[" + std::string(sec) + "] ";
     if (!name.empty()) out += std::string(name) + ": ";
-    return out + message;
+    out += message;
+    // One line on a terminal, whatever bytes the file held.
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return out;
 }
 
 const RelayConfig* Config::relay(std::string_view name) const

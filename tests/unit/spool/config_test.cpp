@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -217,6 +218,30 @@ TEST(ConfigLoad, LineMapFollowsRepeatedKeysAcrossSections)
                                        "t.conf:8: [relay.b] port: \"y\" is not a port (1-65535)",
                                        "t.conf:11: [relay.c] port: \"z\" is not a port (1-65535)",
                                    }));
+}
+
+TEST(ConfigLoad, GarbageNeverThrowsAndProblemsPointIntoTheFile)
+{
+    // Random texts built from the INI's own tokens: the loader must report,
+    // never throw or crash, and every line it names must exist.
+    const char* tokens[] = {"[", "]", "=", "#", " ", "\t", "\r", "\n", "\n", "relay.", "mailbox.",
+                            "queue", "log", "host", "port", "x", "0", "[relay.a]\nhost = h\n", "\xff"};
+    std::uint32_t seed = 12345;
+    auto next = [&seed] { return seed = seed * 1664525u + 1013904223u; };
+    for (int round = 0; round < 2000; ++round) {
+        std::string text;
+        int length = static_cast<int>(next() % 60);
+        for (int i = 0; i < length; ++i) text += tokens[next() % std::size(tokens)];
+        int lines = 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+        ConfigLoad load;
+        ASSERT_NO_THROW(load = parse_config(text, "fuzz.conf")) << text;
+        EXPECT_EQ(load.config.has_value(), load.problems.empty());
+        for (const auto& p : load.problems) {
+            EXPECT_GE(p.line, 0);
+            EXPECT_LE(p.line, lines) << text;
+            for (char c : p.to_string()) ASSERT_GE(static_cast<unsigned char>(c), 0x20) << text;
+        }
+    }
 }
 
 TEST(ConfigLoad, DefaultsAreDesignValues)
