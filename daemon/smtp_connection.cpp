@@ -168,16 +168,26 @@ awaitable<WireStatus> SmtpConnection::start_tls(std::shared_ptr<ssl::context> co
     co_return WireStatus{};
 }
 
+// In chunks, each with its own deadline, so the timeout means "no progress"
+// and a large message on a slow link is not cut off. The final "." is in the
+// last chunk with the end of the data, never a write of its own.
 awaitable<WireStatus> SmtpConnection::write_raw(std::string bytes)
 {
-    error_code ec;
-    arm();
-    if (encrypted_)
-        co_await asio::async_write(*tls_, asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
-    else
-        co_await asio::async_write(socket_, asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
-    disarm();
-    if (ec) co_return io_failure(ec, "write");
+    constexpr std::size_t chunk = 256 * 1024;
+    for (std::size_t offset = 0, length = 0; offset < bytes.size(); offset += length) {
+        // The last chunk takes a short tail with it: no tiny final write.
+        std::size_t rest = bytes.size() - offset;
+        length = rest < chunk + chunk / 2 ? rest : chunk;
+        auto buffer = asio::buffer(bytes.data() + offset, length);
+        error_code ec;
+        arm();
+        if (encrypted_)
+            co_await asio::async_write(*tls_, buffer, asio::redirect_error(use_awaitable, ec));
+        else
+            co_await asio::async_write(socket_, buffer, asio::redirect_error(use_awaitable, ec));
+        disarm();
+        if (ec) co_return io_failure(ec, "write");
+    }
     co_return WireStatus{};
 }
 

@@ -225,6 +225,17 @@ def test_25_varied_messages_one_connection_pipelined(tmp_path):
         assert "BODY=8BITMIME" in message["mail_options"]
 
 
+def test_large_message_over_tls_byte_for_byte(tmp_path, pki):
+    line = b".dot-led line of a large message, with 8-bit \xc3\xa9 text\n"
+    body = SIMPLE + line * (3 * 1024 * 1024 // len(line))  # ~3 MB, LF endings
+    with start_aiosmtpd(tmp_path / "srv", tls="starttls", pki=pki) as srv:
+        files = write_messages(tmp_path, [body])
+        result = run_probe(srv.port, files, "--tls", "starttls", "--ca-file", str(pki.ca_cert))
+        [got] = srv.messages()
+    assert [r["state"] for r in recipients(result)] == ["sent"]
+    assert got["data"] == normalize_crlf(body)
+
+
 def test_no_delayed_ack_stall_per_message(tmp_path):
     """aiosmtpd writes each reply separately with Nagle on (its listening
     socket has proto 0, so asyncio skips TCP_NODELAY): without quick ACKs the
