@@ -87,6 +87,7 @@ private:
     awaitable<Status> read_capabilities();
     awaitable<Status> login();
     awaitable<Status> list(std::vector<ServerMessage>& messages);
+    awaitable<Status> read_listing(std::string verb, bool send, std::string& body);
     awaitable<Status> delete_known(const std::vector<ServerMessage>& messages);
     awaitable<Status> fetch_all(const std::vector<ServerMessage>& messages);
     awaitable<Status> fetch_batch(std::vector<ServerMessage> batch);
@@ -192,8 +193,9 @@ awaitable<Status> Pop3Session::login()
 awaitable<Status> Pop3Session::list(std::vector<ServerMessage>& messages)
 {
     const bool batch = caps_.pipelining;
-    Status s = co_await conn_.write(batch ? "STAT\r\nUIDL\r\nLIST\r\n" : "STAT\r\n");
-    auto stat = s ? co_await expect_ok("STAT") : Result<Pop3Status>(s.error());
+    if (Status s = co_await conn_.write(batch ? "STAT\r\nUIDL\r\nLIST\r\n" : "STAT\r\n"); !s)
+        co_return s.error().context("STAT");
+    auto stat = co_await expect_ok("STAT");
     if (!stat)
         co_return stat.error();
     if (auto counts = parse_pop3_stat(stat->text)) {
@@ -201,20 +203,10 @@ awaitable<Status> Pop3Session::list(std::vector<ServerMessage>& messages)
         result_.server_octets = counts->second;
     }
     std::string uidls, sizes;
-    if (!batch)
-        s = co_await conn_.write("UIDL\r\n");
-    auto uidl = s ? co_await expect_ok("UIDL") : Result<Pop3Status>(s.error());
-    if (!uidl)
-        co_return uidl.error();
-    s = co_await conn_.read_multiline(uidls, kMaxListing);
-    if (s && !batch)
-        s = co_await conn_.write("LIST\r\n");
-    auto listed = s ? co_await expect_ok("LIST") : Result<Pop3Status>(s.error());
-    if (!listed)
-        co_return listed.error();
-    s = co_await conn_.read_multiline(sizes, kMaxListing);
-    if (!s)
-        co_return s.error().context("LIST");
+    if (Status s = co_await read_listing("UIDL", !batch, uidls); !s)
+        co_return s;
+    if (Status s = co_await read_listing("LIST", !batch, sizes); !s)
+        co_return s;
 
     std::map<std::uint64_t, std::uint64_t> size_of;
     for_each_line(sizes, [&](std::string_view line) {
@@ -230,6 +222,22 @@ awaitable<Status> Pop3Session::list(std::vector<ServerMessage>& messages)
         if (auto it = size_of.find(entry->first); it != size_of.end())
             messages.push_back({entry->first, entry->second, it->second});
     });
+    co_return Status{};
+}
+
+// The answer to UIDL or LIST (sent first unless pipelined already).
+awaitable<Status> Pop3Session::read_listing(std::string verb, bool send, std::string& body)
+{
+    if (send) {
+        if (Status s = co_await conn_.write(verb + "\r\n"); !s)
+            co_return s.error().context(verb);
+    }
+    auto status = co_await expect_ok(verb);
+    if (!status)
+        co_return status.error();
+    Status read = co_await conn_.read_multiline(body, kMaxListing);
+    if (!read)
+        co_return read.error().context(verb);
     co_return Status{};
 }
 
@@ -275,12 +283,15 @@ awaitable<Status> Pop3Session::fetch_all(const std::vector<ServerMessage>& messa
     co_return co_await fetch_batch(std::move(batch));
 }
 
+// The messages received whole are stored even when the batch broke off
+// (they are not DELE'd then: the connection is gone; the next pull deletes
+// them as known).
 awaitable<Status> Pop3Session::fetch_batch(std::vector<ServerMessage> batch)
 {
     std::vector<FetchedMessage> fetched;
-    Status s = co_await retrieve(batch, fetched);
-    if (!s || fetched.empty())
-        co_return s;
+    Status retrieved = co_await retrieve(batch, fetched);
+    if (fetched.empty())
+        co_return retrieved;
     std::vector<ServerMessage> stored;
     for (const auto& f : fetched)
         stored.push_back({f.number, f.uidl, f.listed_size});
@@ -288,8 +299,8 @@ awaitable<Status> Pop3Session::fetch_batch(std::vector<ServerMessage> batch)
     if (!durable)
         co_return durable.error().context("storing messages");
     result_.fetched += stored.size();
-    if (options_.keep)
-        co_return Status{};
+    if (!retrieved || options_.keep)
+        co_return retrieved;
     co_return co_await delete_messages(stored);
 }
 
