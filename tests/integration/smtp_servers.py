@@ -49,6 +49,8 @@ class TestPki:
     server_key: Path
     wrong_cert: Path  # CN/SAN wrong.example.net only
     wrong_key: Path
+    expired_cert: Path  # like server_cert, but expired yesterday
+    expired_key: Path
 
 
 def _openssl(*args, cwd):
@@ -56,14 +58,14 @@ def _openssl(*args, cwd):
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _issue(directory, name, subject, san, ca_cert, ca_key):
+def _issue(directory, name, subject, san, ca_cert, ca_key, days="2"):
     ext = directory / f"{name}.ext"
     ext.write_text(f"subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\n"
                    "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
     _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
              "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=directory)
     _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", str(ca_cert), "-CAkey", str(ca_key),
-             "-CAcreateserial", "-days", "2", "-out", f"{name}.pem", "-extfile", str(ext),
+             "-CAcreateserial", "-days", days, "-out", f"{name}.pem", "-extfile", str(ext),
              cwd=directory)
     return directory / f"{name}.pem", directory / f"{name}.key"
 
@@ -81,7 +83,11 @@ def make_test_pki(directory):
                                      "DNS:localhost,IP:127.0.0.1,IP:::1", ca_cert, ca_key)
     wrong_cert, wrong_key = _issue(directory, "wrong", "/CN=wrong.example.net",
                                    "DNS:wrong.example.net", ca_cert, ca_key)
-    return TestPki(ca_cert, server_cert, server_key, wrong_cert, wrong_key)
+    # -days -1: valid from now, expired since yesterday.
+    expired_cert, expired_key = _issue(directory, "expired", "/CN=localhost",
+                                       "DNS:localhost,IP:127.0.0.1", ca_cert, ca_key, days="-1")
+    return TestPki(ca_cert, server_cert, server_key, wrong_cert, wrong_key,
+                   expired_cert, expired_key)
 
 
 # --------------------------------------------------------------------------
@@ -167,16 +173,18 @@ class ServerProcess:
         return False
 
 
-def start_aiosmtpd(workdir, tls="none", pki=None, wrong_cert=False, auth=False,
+def start_aiosmtpd(workdir, tls="none", pki=None, cert="good", auth=False,
                    pipelining=True, smtputf8=False, size_limit=33554432):
-    """tls: none | starttls | implicit. auth: require AUTH PLAIN/LOGIN as
-    TEST_USER/TEST_PASSWORD (over TLS only, except with implicit TLS, where
-    the connection is TLS from the start)."""
+    """tls: none | starttls | implicit; cert: good | wrong (host name) |
+    expired. auth: require AUTH PLAIN/LOGIN as TEST_USER/TEST_PASSWORD (over
+    TLS only, except with implicit TLS, where the connection is TLS from the
+    start). The server name a client sends (SNI) is logged as an "sni" event."""
     config = {"tls": tls, "auth": auth, "pipelining": pipelining, "smtputf8": smtputf8,
               "size_limit": size_limit}
     if tls != "none":
-        cert, key = (pki.wrong_cert, pki.wrong_key) if wrong_cert else (pki.server_cert, pki.server_key)
-        config.update(cert=str(cert), key=str(key))
+        pair = {"good": (pki.server_cert, pki.server_key), "wrong": (pki.wrong_cert, pki.wrong_key),
+                "expired": (pki.expired_cert, pki.expired_key)}[cert]
+        config.update(cert=str(pair[0]), key=str(pair[1]))
     return ServerProcess("aiosmtpd", config, workdir)
 
 
@@ -249,9 +257,10 @@ def _listen_socket():
     return sock
 
 
-def _server_tls_context(config):
+def _server_tls_context(config, log):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(config["cert"], config["key"])
+    ctx.sni_callback = lambda sslobj, name, context: log.write(event="sni", name=name)
     return ctx
 
 
@@ -294,7 +303,7 @@ def _run_aiosmtpd(config):
         return AuthResult(success=ok, handled=False)
 
     tls = config["tls"]
-    tls_context = _server_tls_context(config) if tls != "none" else None
+    tls_context = _server_tls_context(config, log) if tls != "none" else None
     kwargs = dict(data_size_limit=config["size_limit"], enable_SMTPUTF8=config["smtputf8"],
                   hostname="aiosmtpd.test", timeout=30)
     if tls == "starttls":

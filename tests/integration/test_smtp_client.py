@@ -310,7 +310,7 @@ def test_starttls_not_offered_defers_and_sends_no_mail(tmp_path):
 
 
 def test_wrong_host_certificate_defers_with_reason(tmp_path, pki):
-    with start_aiosmtpd(tmp_path / "srv", tls="starttls", pki=pki, wrong_cert=True) as srv:
+    with start_aiosmtpd(tmp_path / "srv", tls="starttls", pki=pki, cert="wrong") as srv:
         files = write_messages(tmp_path, [SIMPLE])
         by_name = run_probe(srv.port, files, "--tls", "starttls", "--ca-file", str(pki.ca_cert),
                             host="localhost")
@@ -323,6 +323,28 @@ def test_wrong_host_certificate_defers_with_reason(tmp_path, pki):
         assert error["stage"] == "starttls" and error["failure"] == "tls"
         assert error["reply"] == "TLS handshake failed: certificate verify failed: " + why
     assert got == [] and mails == []
+
+
+def test_expired_certificate_defers(tmp_path, pki):
+    with start_aiosmtpd(tmp_path / "srv", tls="implicit", pki=pki, cert="expired") as srv:
+        files = write_messages(tmp_path, [SIMPLE])
+        result = run_probe(srv.port, files, "--tls", "implicit", "--ca-file", str(pki.ca_cert))
+        got = srv.messages()
+    error = result["sessions"][0]["error"]
+    assert error["state"] == "deferred" and error["failure"] == "tls"
+    assert error["reply"] == "TLS handshake failed: certificate verify failed: certificate has expired"
+    assert got == []
+
+
+def test_sni_sent_for_names_not_for_ip_literals(tmp_path, pki):
+    with start_aiosmtpd(tmp_path / "srv", tls="implicit", pki=pki) as srv:
+        files = write_messages(tmp_path, [SIMPLE])
+        by_name = run_probe(srv.port, files, "--tls", "implicit", "--ca-file", str(pki.ca_cert),
+                            host="localhost")
+        by_ip = run_probe(srv.port, files, "--tls", "implicit", "--ca-file", str(pki.ca_cert))
+        sni = [e["name"] for e in srv.events() if e["event"] == "sni"]
+    assert [r["state"] for r in recipients(by_name) + recipients(by_ip)] == ["sent", "sent"]
+    assert sni == ["localhost", None]
 
 
 def test_unknown_ca_defers_and_verify_no_delivers(tmp_path, pki):
