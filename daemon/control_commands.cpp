@@ -115,17 +115,18 @@ awaitable<Result<Json>> ControlCommands::change(const std::string& cmd, const Js
     const StoreOp op = store_op(cmd);
     // Applies to the known IDs and reports the unknown ones; any other
     // error rolls the whole request back.
-    auto outcome = co_await write_store(
-        writer_, [ids = *ids, op](Store& store) -> Result<ChangeOutcome> {
-            ChangeOutcome out;
-            for (const auto& id : ids) {
-                Status s = (store.*op)(id);
-                if (s) out.done.push_back(id);
-                else if (s.error().kind == ErrorKind::not_found) out.unknown.push_back(id);
-                else return s.error().context(id);
-            }
-            return out;
-        });
+    auto job = [ids = *ids, op](Store& store) -> Result<ChangeOutcome> {
+        ChangeOutcome out;
+        for (const auto& id : ids) {
+            Status s = (store.*op)(id);
+            if (s) out.done.push_back(id);
+            else if (s.error().kind == ErrorKind::not_found) out.unknown.push_back(id);
+            else return s.error().context(id);
+        }
+        return out;
+    };
+    auto pending = write_store(writer_, std::move(job));  // named: see store_async.hpp
+    auto outcome = co_await std::move(pending);
     if (!outcome) co_return outcome.error();
     for (const auto& id : outcome->done) spdlog::info("{}: {} by admin", id, cmd);
     if (cmd == "retry" || cmd == "release") events_.changed();
@@ -177,7 +178,8 @@ awaitable<Result<Json>> ControlCommands::fetch(const Json& request)
             co_return make_error(ErrorKind::not_found, "unknown mailbox " + name);
     if (!hooks_.fetch)
         co_return make_error(ErrorKind::unavailable, "POP3 fetching is not available yet");
-    co_return co_await hooks_.fetch(std::move(names));
+    auto pending = hooks_.fetch(std::move(names));
+    co_return co_await std::move(pending);
 }
 
 }  // namespace mailqd

@@ -94,8 +94,9 @@ awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
             asio::redirect_error(use_awaitable, ec));
         idle.cancel();
         if (ec == asio::error::not_found) {
-            co_await answer(*socket, error_response(make_error(
-                ErrorKind::usage, "request larger than " + std::to_string(max_control_request) + " bytes")));
+            const Json too_large = error_response(make_error(
+                ErrorKind::usage, "request larger than " + std::to_string(max_control_request) + " bytes"));
+            co_await answer(*socket, too_large);
             break;
         }
         if (ec && !(ec == asio::error::eof && !buffer.empty())) break;

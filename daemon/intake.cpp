@@ -22,8 +22,9 @@ awaitable<Result<std::string>> Intake::accept(NewMessage message)
     const std::size_t size = message.data.size();
     const std::size_t nrcpt = message.recipients.size();
     auto shared = std::make_shared<const NewMessage>(std::move(message));
-    Result<std::string> id = co_await write_store(
-        writer_, [shared](Store& store) { return store.accept(*shared, now_seconds()); });
+    auto job = [shared](Store& store) { return store.accept(*shared, now_seconds()); };
+    auto op = write_store(writer_, std::move(job));  // named: see store_async.hpp
+    Result<std::string> id = co_await std::move(op);
     --in_flight_;
     if (!id) {
         spdlog::error("accept from={} door={} submitter={}: {}", log_address(shared->sender),

@@ -41,7 +41,9 @@ void Purger::arm(std::chrono::seconds after)
 awaitable<void> Purger::purge()
 {
     const TimePoint cutoff = now_seconds() - keep_done_;
-    auto removed = co_await write_store(writer_, [cutoff](Store& store) { return store.purge_done(cutoff); });
+    auto job = [cutoff](Store& store) { return store.purge_done(cutoff); };
+    auto op = write_store(writer_, std::move(job));  // named: see store_async.hpp
+    auto removed = co_await std::move(op);
     armed_ = false;
     if (!removed) spdlog::warn("purge of done messages: {}", removed.error().message);
     else if (*removed > 0) spdlog::info("removed {} done messages older than {}s", *removed, keep_done_.count());

@@ -155,7 +155,8 @@ awaitable<void> SpoolWatcher::Impl::process(std::string name)
         // Committed before a crash that came ahead of the unlink.
         spdlog::info("{}: spool file {} was queued already, removing it", *id, name);
     } else {
-        auto accepted = co_await intake.accept(std::move(*message));
+        auto op = intake.accept(std::move(*message));  // named: see store_async.hpp
+        auto accepted = co_await std::move(op);
         if (!accepted) {
             if (accepted.error().kind == ErrorKind::bad_message) quarantine(name, accepted.error().message);
             else retry_later();

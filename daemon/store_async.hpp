@@ -22,21 +22,28 @@ awaitable<Status> run_in_writer(StoreWriter& writer, StoreWriter::Job job);
 
 // fn(Store&) returns Status or Result<T>; its value is handed back only after
 // the commit succeeded.
+//
+// GCC 12 destroys some temporaries of a co_await full-expression twice (a
+// lambda or std::function argument holding a shared_ptr is the classic):
+// callers build such arguments as named locals first, as done here.
 template <class F>
 awaitable<std::invoke_result_t<F&, Store&>> write_store(StoreWriter& writer, F fn)
 {
     using R = std::invoke_result_t<F&, Store&>;
     if constexpr (std::is_same_v<R, Status>) {
-        co_return co_await run_in_writer(writer, std::move(fn));
+        StoreWriter::Job job = std::move(fn);
+        awaitable<Status> op = run_in_writer(writer, std::move(job));
+        co_return co_await std::move(op);
     } else {
         auto out = std::make_shared<std::optional<R>>();
-        Status status = co_await run_in_writer(
-            writer, [fn = std::move(fn), out](Store& store) mutable -> Status {
-                R result = fn(store);
-                if (!result) return result.error();
-                out->emplace(std::move(result));
-                return {};
-            });
+        StoreWriter::Job job = [fn = std::move(fn), out](Store& store) mutable -> Status {
+            R result = fn(store);
+            if (!result) return result.error();
+            out->emplace(std::move(result));
+            return {};
+        };
+        awaitable<Status> op = run_in_writer(writer, std::move(job));
+        Status status = co_await std::move(op);
         if (!status) co_return status.error();
         co_return std::move(**out);
     }
