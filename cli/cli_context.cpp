@@ -15,19 +15,23 @@ Result<CliSettings> load_cli_settings(const std::optional<std::filesystem::path>
     // The default file may simply not be installed (mailqctl --socket, tests);
     // only a file someone named is worth failing over.
     std::error_code ec;
-    if (!strict && !std::filesystem::exists(file, ec))
+    if (!strict && !std::filesystem::exists(file, ec)) {
+        if (ec && ec != std::errc::no_such_file_or_directory)
+            settings.fallback_reason = file.string() + ": " + ec.message();
         return settings;
+    }
     // Secret and CA files are the daemon's business; a user running
     // sendmail may not be allowed to see them.
     ConfigLoadOptions options;
     options.check_files = false;
     ConfigLoad load = load_config(file, options);
     if (!load.config) {
-        if (!strict)
-            return settings;
         std::string why = load.problems.empty() ? file.string() + ": cannot be loaded"
                                                 : load.problems.front().to_string();
-        return make_error(ErrorKind::config, why);
+        if (strict)
+            return make_error(ErrorKind::config, why);
+        settings.fallback_reason = why;
+        return settings;
     }
     settings.control_socket = load.config->control.socket;
     settings.submit_socket = load.config->submit.socket;
@@ -79,6 +83,16 @@ Result<std::string> CliContext::hostname()
     if (!s->hostname.empty())
         return s->hostname;
     return machine_fqdn();
+}
+
+Error CliContext::explain(Error error)
+{
+    bool socket_trouble = error.kind == ErrorKind::unavailable || error.kind == ErrorKind::permission;
+    if (!socket_trouble || !settings_ || !settings_->ok() || (*settings_)->fallback_reason.empty())
+        return error;
+    error.message += " (default sockets used, the config did not load: "
+                     + (*settings_)->fallback_reason + ")";
+    return error;
 }
 
 }  // namespace mailqd

@@ -21,6 +21,8 @@ struct CliSettings {
     std::filesystem::path control_socket = "/run/mailqd/control.sock";
     std::filesystem::path submit_socket = "/run/mailqd/submit.sock";
     std::string hostname;  // queue.hostname; empty: the machine's name
+    // Set when a lenient load fell back to the defaults: why, for errors.
+    std::string fallback_reason;
 };
 
 // Loads the settings: the config file is -c FILE, else MAILQD_CONFIG, else
@@ -46,6 +48,10 @@ public:
     Result<std::filesystem::path> submit_socket();
     // The domain for bare user names and the invoking user's address.
     Result<std::string> hostname();
+
+    // A socket error with the reason the config was not used, if it was
+    // not: "cannot reach ... (config X not used: ...)".
+    Error explain(Error error);
 
 private:
     Result<CliSettings> settings();

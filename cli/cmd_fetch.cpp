@@ -21,7 +21,7 @@ Status cmd_fetch(CliContext& context, const CommandArgs& args)
     Json request{{"cmd", "fetch"}, {"mailboxes", parsed->positional}};
     auto reply = control_request(*socket, request, std::chrono::minutes(30));
     if (!reply)
-        return reply.error();
+        return context.explain(reply.error());
     if (parsed->has("--json")) {
         context.out() << raw_result(reply->line) << '\n';
         return {};

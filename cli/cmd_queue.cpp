@@ -22,7 +22,10 @@ Result<ControlReply> ask(CliContext& context, const Json& request)
     auto socket = context.control_socket();
     if (!socket)
         return socket.error();
-    return control_request(*socket, request);
+    auto reply = control_request(*socket, request);
+    if (!reply)
+        return context.explain(reply.error());
+    return reply;
 }
 
 // Sends the request and prints the result: raw JSON or the rendered table.

@@ -22,8 +22,11 @@ Result<std::string> submit_stdin(CliContext& context, const SubmitRequest& reque
         return submission.error();
     SubmitClientOptions options;
     options.helo = *hostname;
-    return submit_message(*socket, submission->sender, submission->recipients, submission->data,
-                          options);
+    auto id = submit_message(*socket, submission->sender, submission->recipients,
+                             submission->data, options);
+    if (!id)
+        return context.explain(id.error());
+    return id;
 }
 
 Status cmd_submit(CliContext& context, const CommandArgs& args)

@@ -78,6 +78,14 @@ void write_recipient(std::ostringstream& out, const Json& rcpt, TimePoint now,
         out << indent << std::string(10, ' ') << reply << '\n';
 }
 
+// "183" or "2314 (2.3K)": exact bytes, and the short form when it differs.
+std::string size_text(std::uint64_t bytes)
+{
+    std::string exact = std::to_string(bytes);
+    std::string short_form = format_size(bytes);
+    return short_form == exact ? exact : exact + " (" + short_form + ")";
+}
+
 std::string optional_time(const Json& j, const char* key, TimePoint now)
 {
     std::string at = str(j, key, "");
@@ -129,8 +137,7 @@ std::string render_show(const Json& message, TimePoint now)
     out << "Queue ID:   " << str(message, "id") << '\n'
         << "State:      " << str(message, "state") << '\n'
         << "Received:   " << optional_time(message, "received_at", now) << '\n'
-        << "Size:       " << num(message, "size") << " (" << format_size(num(message, "size"))
-        << ")\n"
+        << "Size:       " << size_text(num(message, "size")) << '\n'
         << "Sender:     " << sender_of(message) << '\n'
         << "Submitter:  " << str(message, "submitter") << '\n';
     out << "\nRecipients:\n";

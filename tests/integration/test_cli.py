@@ -405,6 +405,40 @@ def test_connection_refused_is_69(tmp_path):
         sockdir.rmdir()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another user")
+def test_permission_denied_is_77(daemon):
+    d = daemon()
+    os.chmod(d.control_socket, 0o600)  # root only, as a mailqd-admin socket to others
+    os.chmod(d.submit_socket, 0o600)
+
+    def as_nobody():
+        os.setgid(65534)
+        os.setgroups([])
+        os.setuid(65534)
+
+    import tempfile
+    readable = Path(tempfile.mkdtemp(prefix="mqp", dir="/tmp"))
+    os.chmod(readable, 0o755)
+    config = readable / "mailqd.conf"
+    config.write_text(d.config_path.read_text())
+    os.chmod(config, 0o644)
+    for argv, prefix in (([MAILQCTL_BIN, "--socket", d.control_socket, "list"], "mailqctl"),
+                         ([SENDMAIL, "-C", config, "-t"], "sendmail")):
+        r = subprocess.run([str(a) for a in argv], input=MESSAGE, capture_output=True,
+                           text=True, timeout=30, preexec_fn=as_nobody)
+        assert r.returncode == 77, (argv, r.stderr)
+        assert "Permission denied" in one_error_line(r, prefix)
+    # An unreadable config: sendmail falls back to the defaults and says so.
+    os.chmod(config, 0o600)
+    r = subprocess.run([str(SENDMAIL), "-C", str(config), "-t"], input=MESSAGE,
+                       capture_output=True, text=True, timeout=30, preexec_fn=as_nobody)
+    assert r.returncode == 69, r.stderr
+    line = one_error_line(r, "sendmail")
+    assert "/run/mailqd/submit.sock" in line and "the config did not load" in line
+    config.unlink()
+    readable.rmdir()
+
+
 @pytest.mark.parametrize("argv", [
     [],
     ["frobnicate"],
@@ -434,7 +468,8 @@ def test_broken_config_is_78_for_mailqctl_only(tmp_path):
     # sendmail falls back to the default sockets (not there on a test box).
     r = run([SENDMAIL, "-t"], input=MESSAGE, env={"MAILQD_CONFIG": str(bad)})
     assert r.returncode == 69, r.stderr
-    assert "/run/mailqd/submit.sock" in one_error_line(r, "sendmail")
+    line = one_error_line(r, "sendmail")
+    assert "/run/mailqd/submit.sock" in line and "lifetime" in line
 
 
 def test_help_and_version():
