@@ -43,16 +43,27 @@ PhaseError unexpected(SmtpStage stage, const WireReply& reply, int wanted_class)
     return std::nullopt;
 }
 
-SmtpSession::SmtpSession(asio::any_io_executor executor, SmtpClientOptions options)
+SmtpSession::SmtpSession(asio::any_io_executor executor, SmtpClientOptions options,
+                         std::shared_ptr<SmtpSessionControl> control)
     : options_(std::move(options)),
+      control_(control ? std::move(control) : std::make_shared<SmtpSessionControl>()),
       connection_(std::make_shared<SmtpConnection>(executor, connection_settings(options_)))
 {
+    control_->connection_ = connection_;
+    if (control_->aborted()) connection_->abort();
+}
+
+void SmtpSessionControl::abort()
+{
+    aborted_ = true;
+    if (auto connection = connection_.lock()) connection->abort();
 }
 
 awaitable<SessionResult> run_smtp_session(SmtpClientOptions options, MessageSource source,
-                                          MessageSink sink)
+                                          MessageSink sink,
+                                          std::shared_ptr<SmtpSessionControl> control)
 {
-    SmtpSession session(co_await asio::this_coro::executor, std::move(options));
+    SmtpSession session(co_await asio::this_coro::executor, std::move(options), std::move(control));
     co_return co_await session.run(std::move(source), std::move(sink));
 }
 

@@ -24,6 +24,8 @@ namespace boost::asio::ssl { class context; }
 
 namespace mailqd {
 
+class SmtpConnection;
+
 struct SmtpClientOptions {
     std::string relay_name;  // for logs and traces only
     std::string host;        // name or IP literal; also the TLS name checked
@@ -92,12 +94,29 @@ using MessageSource = std::function<awaitable<std::optional<OutgoingMessage>>()>
 // Told each message's outcomes as soon as its transaction ends (optional).
 using MessageSink = std::function<void(const MessageOutcome&)>;
 
+// Stops a running session from outside, e.g. at daemon shutdown: the
+// operation in progress fails at once ("aborted"), recipients of the message
+// in flight are deferred (after the final "." was sent: "may have been
+// delivered"), and no further message is pulled. Call abort() on the
+// session's executor (the daemon has one I/O thread).
+class SmtpSessionControl {
+public:
+    void abort();
+    bool aborted() const { return aborted_; }
+
+private:
+    friend class SmtpSession;
+    std::weak_ptr<SmtpConnection> connection_;
+    bool aborted_ = false;
+};
+
 // Runs one session: connect, greeting, EHLO (HELO fallback), STARTTLS and
 // EHLO again, AUTH, then up to max_messages messages pulled from source
 // (RSET between them), QUIT. Each message is pulled only after the previous
 // one is done (the session limit also stops pulling). Every network failure is a value in the result;
 // nothing is thrown for it.
 awaitable<SessionResult> run_smtp_session(SmtpClientOptions options, MessageSource source,
-                                          MessageSink sink = {});
+                                          MessageSink sink = {},
+                                          std::shared_ptr<SmtpSessionControl> control = {});
 
 }  // namespace mailqd

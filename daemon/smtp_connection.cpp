@@ -77,6 +77,13 @@ void SmtpConnection::ack_promptly()
 #endif
 }
 
+void SmtpConnection::abort()
+{
+    aborted_ = true;
+    resolver_.cancel();
+    close();
+}
+
 void SmtpConnection::close()
 {
     disarm();
@@ -91,6 +98,7 @@ bool SmtpConnection::loopback_peer() const
 
 WireStatus SmtpConnection::io_failure(const error_code& ec, const char* what)
 {
+    if (aborted_) return {SmtpFailure::connection_lost, "aborted: mailqd is stopping"};
     if (timed_out_) {
         std::string detail = session_expired() ? "session time limit reached"
                                                : "no progress for " + seconds_text(settings_.timeout);
@@ -110,7 +118,8 @@ void SmtpConnection::trace(char who, std::string_view line)
 awaitable<WireStatus> SmtpConnection::connect(std::string host, std::uint16_t port)
 {
     peer_ = host + ":" + std::to_string(port);
-    error_code ec;
+    error_code ec = asio::error::operation_aborted;
+    if (aborted_) co_return io_failure(ec, "connect");
     arm();
     auto endpoints = co_await resolver_.async_resolve(host, std::to_string(port),
                                                       asio::redirect_error(use_awaitable, ec));
@@ -122,6 +131,7 @@ awaitable<WireStatus> SmtpConnection::connect(std::string host, std::uint16_t po
     std::string errors;
     for (const auto& entry : endpoints) {
         if (session_expired()) break;
+        if (aborted_) co_return io_failure(ec, "connect");
         arm();
         co_await socket_.async_connect(entry.endpoint(), asio::redirect_error(use_awaitable, ec));
         disarm();

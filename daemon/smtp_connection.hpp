@@ -56,6 +56,8 @@ public:
     awaitable<WireStatus> send_data(std::string wire);
     awaitable<WireReply> read_reply();
     void close();
+    // Ends the connection now; every later or pending operation fails.
+    void abort();
 
     bool encrypted() const { return encrypted_; }
     bool loopback_peer() const;
@@ -83,6 +85,7 @@ private:
     asio::ip::address peer_address_;
     bool encrypted_ = false;
     bool timed_out_ = false;
+    bool aborted_ = false;
     ProtocolTraceMasker masker_;
 };
 

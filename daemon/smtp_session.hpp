@@ -19,7 +19,8 @@ using PhaseError = std::optional<SmtpOutcome>;
 
 class SmtpSession {
 public:
-    SmtpSession(asio::any_io_executor executor, SmtpClientOptions options);
+    SmtpSession(asio::any_io_executor executor, SmtpClientOptions options,
+                std::shared_ptr<SmtpSessionControl> control);
 
     awaitable<SessionResult> run(MessageSource source, MessageSink sink);
 
@@ -49,6 +50,7 @@ private:
     std::optional<SmtpOutcome> check_unsendable(const OutgoingMessage& message) const;
 
     SmtpClientOptions options_;
+    std::shared_ptr<SmtpSessionControl> control_;  // never null
     std::shared_ptr<SmtpConnection> connection_;
     EhloCapabilities capabilities_;
 };

@@ -52,7 +52,7 @@ awaitable<PhaseError> SmtpSession::deliver(MessageSource source, MessageSink sin
                                            SessionResult* result)
 {
     unsigned limit = std::max(1u, options_.max_messages);
-    for (unsigned n = 0; n < limit && !connection_->session_expired(); ++n) {
+    for (unsigned n = 0; n < limit && !connection_->session_expired() && !control_->aborted(); ++n) {
         std::optional<OutgoingMessage> message = co_await source();
         if (!message) break;
         Outcomes outcomes(message->recipients.size());

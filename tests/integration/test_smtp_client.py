@@ -515,6 +515,18 @@ def test_stalled_greeting_and_session_limit(tmp_path):
     assert result["elapsed"] < 10
 
 
+def test_abort_ends_a_stalled_session_at_once(tmp_path):
+    with start_fake_server(tmp_path / "srv", end_of_data="stall") as srv:
+        files = write_messages(tmp_path, [SIMPLE, SIMPLE])
+        result = run_probe(srv.port, files, "--tls", "none", "--timeout-ms", "30000",
+                           "--abort-after-ms", "500")
+    [r] = recipients(result)  # the second message is never pulled
+    assert r["state"] == "deferred" and r["stage"] == "end-of-data"
+    assert r["reply"] == "connection lost after end of data: may have been delivered"
+    assert result["sessions"][0]["error"]["detail"] == "aborted: mailqd is stopping"
+    assert result["elapsed"] < 10
+
+
 def test_connection_refused_and_dns_failure_defer(tmp_path):
     with start_fake_server(tmp_path / "srv") as srv:
         port = srv.port

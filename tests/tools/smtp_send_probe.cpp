@@ -5,7 +5,7 @@
 //   smtp_send_probe --host H --port P [--tls none|starttls|implicit]
 //     [--verify yes|no] [--ca-file F] [--helo NAME] [--auth auto|none|plain|login|xoauth2]
 //     [--user U] [--secret S | --secret-file F] [--timeout-ms N] [--session-limit-ms N]
-//     [--per-connection N] [--trace] --from A --to A [--to A]... FILE...
+//     [--per-connection N] [--abort-after-ms N] [--trace] --from A --to A [--to A]... FILE...
 //
 // Sessions run one after another until every file was tried or a session
 // ends in an error. Output: {"sessions":[{"peer","error","messages":[...]}]}.
@@ -30,6 +30,7 @@ struct ProbeArgs {
     std::string sender;
     std::vector<std::string> recipients;
     std::vector<std::string> files;
+    long abort_after_ms = 0;  // SmtpSessionControl::abort() after this long
 };
 
 std::optional<std::string> read_file(const std::string& path)
@@ -94,6 +95,7 @@ ProbeArgs parse_args(int argc, char** argv)
         else if (arg == "--session-limit-ms") o.session_limit = std::chrono::milliseconds(std::stol(value()));
         else if (arg == "--per-connection") o.max_messages = static_cast<unsigned>(std::stoul(value()));
         else if (arg == "--trace") o.protocol_trace = true;
+        else if (arg == "--abort-after-ms") a.abort_after_ms = std::stol(value());
         else if (arg == "--from") a.sender = value();
         else if (arg == "--to") a.recipients.push_back(value());
         else if (arg.rfind("--", 0) == 0) usage("unknown option " + arg);
@@ -109,7 +111,8 @@ json outcome_json(const SmtpOutcome& o)
     json j{{"state", std::string(to_string(classify(o)))},
            {"stage", std::string(to_string(o.stage))},
            {"failure", std::string(to_string(o.failure))},
-           {"reply", describe(o)}};
+           {"reply", describe(o)},
+           {"detail", o.detail}};
     if (o.reply) {
         j["code"] = o.reply->code;
         j["enhanced"] = o.reply->enhanced;
@@ -162,12 +165,21 @@ awaitable<void> run_sessions(ProbeArgs args, json* out)
 {
     std::deque<OutgoingMessage> pending = load_messages(args);
     json sessions = json::array();
-    while (!pending.empty()) {
+    auto control = std::make_shared<SmtpSessionControl>();
+    asio::steady_timer abort_timer(co_await asio::this_coro::executor);
+    if (args.abort_after_ms > 0) {
+        abort_timer.expires_after(std::chrono::milliseconds(args.abort_after_ms));
+        abort_timer.async_wait([control](error_code ec) {
+            if (!ec) control->abort();
+        });
+    }
+    while (!pending.empty() && !control->aborted()) {
         SessionResult result = co_await run_smtp_session(
-            args.options, [&pending] { return next_message(&pending); });
+            args.options, [&pending] { return next_message(&pending); }, {}, control);
         sessions.push_back(session_json(result));
         if (result.error || result.messages.empty()) break;
     }
+    abort_timer.cancel();
     (*out)["sessions"] = sessions;
 }
 
