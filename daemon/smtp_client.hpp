@@ -113,8 +113,8 @@ private:
 // Runs one session: connect, greeting, EHLO (HELO fallback), STARTTLS and
 // EHLO again, AUTH, then up to max_messages messages pulled from source
 // (RSET between them), QUIT. Each message is pulled only after the previous
-// one is done (the session limit also stops pulling). Every network failure is a value in the result;
-// nothing is thrown for it.
+// one is done; the session limit and abort() stop the pulling. Every network
+// failure is a value in the result; nothing is thrown for it.
 awaitable<SessionResult> run_smtp_session(SmtpClientOptions options, MessageSource source,
                                           MessageSink sink = {},
                                           std::shared_ptr<SmtpSessionControl> control = {});
