@@ -525,3 +525,94 @@ def test_greeting_421_is_75(fake_submit):
     server, config = fake_submit(greeting="421 4.3.2 shutting down")
     r = run([SENDMAIL, "-C", config, "a@example.org"], input=MESSAGE)
     assert r.returncode == 75, r.stderr
+
+
+# ------------------------------------------------ control client, fake daemon
+
+
+class FakeControl:
+    """Answers each control request with the next canned line; records the
+    requests."""
+
+    def __init__(self, path, answers):
+        self.path = str(path)
+        self.answers = list(answers)
+        self.requests = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(4)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while self.answers:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                self.requests.append(json.loads(conn.makefile("rb").readline()))
+                conn.sendall(self.answers.pop(0).encode() + b"\n")
+
+    def close(self):
+        self.sock.close()
+        os.unlink(self.path)
+
+
+@pytest.fixture
+def fake_control():
+    import tempfile
+    made = []
+
+    def make(*answers):
+        sockdir = Path(tempfile.mkdtemp(prefix="mqc", dir="/tmp"))
+        server = FakeControl(sockdir / "control.sock", answers)
+        made.append((server, sockdir))
+        return server
+
+    yield make
+    for server, sockdir in made:
+        server.close()
+        sockdir.rmdir()
+
+
+def test_json_output_keeps_the_daemons_bytes(fake_control):
+    # Keys deliberately not sorted: --json must not re-order or re-format.
+    result = '[{"state":"queued","id":"X1","size":10,"sender":"","recipients":[]}]'
+    server = fake_control('{"ok":true,"result":' + result + '}')
+    r = run([MAILQCTL_BIN, "--socket", server.path, "list", "--json", "--state", "queued"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == result + "\n"
+    assert server.requests == [{"cmd": "list", "state": "queued"}]
+
+
+def test_fetch_prints_new_counts(fake_control):
+    server = fake_control(
+        '{"ok":true,"result":{"mailboxes":[{"name":"qq","new":3},{"name":"work","new":0}]}}',
+        '{"ok":true,"result":{"mailboxes":[{"name":"qq","new":0,"error":"-ERR [AUTH] nope"}]}}',
+        '{"ok":false,"kind":67,"error":"unknown mailbox nope"}')
+    r = run([MAILQCTL_BIN, "--socket", server.path, "fetch"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "qq: 3 new\nwork: 0 new\n"
+    r = run([MAILQCTL_BIN, "--socket", server.path, "fetch", "qq"])
+    assert r.returncode == 75
+    assert "qq: -ERR [AUTH] nope" in one_error_line(r, "mailqctl")
+    r = run([MAILQCTL_BIN, "--socket", server.path, "fetch", "nope"])
+    assert r.returncode == 67
+    assert one_error_line(r, "mailqctl") == "mailqctl: unknown mailbox nope"
+    assert server.requests == [{"cmd": "fetch", "mailboxes": []},
+                               {"cmd": "fetch", "mailboxes": ["qq"]},
+                               {"cmd": "fetch", "mailboxes": ["nope"]}]
+
+
+def test_fetch_without_mailboxes_is_67(daemon):
+    d = daemon()
+    r = d.ctl("fetch")
+    assert r.returncode == 67
+    one_error_line(r, "mailqctl")
+
+
+def test_garbage_from_the_daemon_is_one_line(fake_control):
+    server = fake_control("this is not json")
+    r = run([MAILQCTL_BIN, "--socket", server.path, "stats"])
+    assert r.returncode != 0
+    one_error_line(r, "mailqctl")
