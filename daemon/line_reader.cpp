@@ -69,13 +69,19 @@ bool LineStream::is_open() const { return shared_->socket.is_open(); }
 
 bool LineStream::has_buffered_line() const
 {
-    return !discarding_ && buffer_.find('\n') != std::string::npos;
+    return !discarding_ && buffer_.find('\n', begin_) != std::string::npos;
 }
 
 awaitable<IoStatus> LineStream::fill(Duration timeout)
 {
     if (timeout <= Duration::zero()) co_return IoStatus::timeout;
     if (!shared_->socket.is_open()) co_return IoStatus::error;
+    // One move per read, not one per line: pipelined input stays linear.
+    if (begin_ > 0) {
+        buffer_.erase(0, begin_);
+        scanned_ -= begin_;
+        begin_ = 0;
+    }
     auto old_size = buffer_.size();
     buffer_.resize(old_size + read_chunk);
     error_code ec;
@@ -93,28 +99,23 @@ awaitable<IoStatus> LineStream::fill(Duration timeout)
 awaitable<IoStatus> LineStream::read_line(std::string& line, LineLimit limit, Duration timeout)
 {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool overlong = false;
     while (true) {
-        auto lf = buffer_.find('\n', scanned_);
+        auto lf = buffer_.find('\n', std::max(begin_, scanned_));
         if (lf != std::string::npos) {
-            std::size_t length = (lf > 0 && buffer_[lf - 1] == '\r') ? lf - 1 : lf;
-            if (discarding_ || length > limit.max_length) {
-                overlong = true;
-            } else {
-                line.assign(buffer_, 0, length);
-            }
-            buffer_.erase(0, lf + 1);
-            scanned_ = 0;
+            std::size_t end = (lf > begin_ && buffer_[lf - 1] == '\r') ? lf - 1 : lf;
+            bool overlong = discarding_ || end - begin_ > limit.max_length;
+            if (!overlong) line.assign(buffer_, begin_, end - begin_);
+            begin_ = scanned_ = lf + 1;
             discarding_ = false;
             co_return overlong ? IoStatus::too_long : IoStatus::ok;
         }
         scanned_ = buffer_.size();
         // +1: the CR of a CRLF may be all that is missing.
-        if (buffer_.size() > limit.max_length + 1 || discarding_) {
+        if (buffer_.size() - begin_ > limit.max_length + 1 || discarding_) {
             if (!limit.discard_overlong) co_return IoStatus::too_long;
             discarding_ = true;
             buffer_.clear();
-            scanned_ = 0;
+            begin_ = scanned_ = 0;
         }
         if (limit.extend_on_progress) deadline = std::chrono::steady_clock::now() + timeout;
         IoStatus status = co_await fill(deadline - std::chrono::steady_clock::now());

@@ -65,7 +65,8 @@ private:
     awaitable<IoStatus> fill(Duration timeout);
     std::shared_ptr<Shared> shared_;
     std::string buffer_;
-    std::size_t scanned_ = 0;  // bytes of buffer_ known to hold no LF
+    std::size_t begin_ = 0;    // first unread byte of buffer_ (compacted before each read)
+    std::size_t scanned_ = 0;  // buffer_[begin_, scanned_) is known to hold no LF
     bool discarding_ = false;  // inside an overlong line being dropped
 };
 

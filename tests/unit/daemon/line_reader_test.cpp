@@ -52,6 +52,21 @@ TEST(LineReader, CrlfAndLf)
     EXPECT_EQ(reads[4].status, IoStatus::eof);  // the partial line is dropped
 }
 
+TEST(LineReader, ManyLinesAcrossReads)
+{
+    // Lines of every length straddle the reader's chunk boundaries.
+    std::string input;
+    std::vector<std::string> expected;
+    for (int i = 0; i < 2000; ++i) {  // ~100 KB: fits the socket buffer
+        expected.push_back(std::to_string(i) + std::string(static_cast<std::size_t>(i % 97), 'a' + i % 26));
+        input += expected.back() + (i % 2 ? "\r\n" : "\n");
+    }
+    auto reads = read_all(input, LineLimit{200});
+    ASSERT_EQ(reads.size(), expected.size() + 1);
+    for (std::size_t i = 0; i < expected.size(); ++i) ASSERT_EQ(reads[i].line, expected[i]) << i;
+    EXPECT_EQ(reads.back().status, IoStatus::eof);
+}
+
 TEST(LineReader, TooLongWithoutDiscardStops)
 {
     auto reads = read_all(std::string(200, 'x') + "\r\nnext\r\n", LineLimit{100});
