@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -64,25 +65,24 @@ Result<SendOptions> parse_send_args(const CommandArgs& args)
             value = arg.substr(eq + 1);
             arg.resize(eq);
         }
+        auto single = std::find_if(slots.single.begin(), slots.single.end(),
+                                   [&](const auto& s) { return s.first == arg; });
+        auto list = std::find_if(slots.lists.begin(), slots.lists.end(),
+                                 [&](const auto& s) { return s.first == arg; });
+        if (single == slots.single.end() && list == slots.lists.end())
+            return usage("unknown option " + arg);
         if (!value) {
             if (i + 1 >= args.size()) return usage(arg + " needs a value");
             value = args[++i];
         }
         file_list = nullptr;
-        bool known = false;
-        for (auto& [name, slot] : slots.single)
-            if (name == arg) {
-                if (*slot) return usage(arg + " given twice");
-                *slot = std::move(*value);
-                known = true;
-            }
-        for (auto& [name, slot] : slots.lists)
-            if (name == arg) {
-                slot->push_back(std::move(*value));
-                if (arg == "--attach" || arg == "--inline") file_list = slot;
-                known = true;
-            }
-        if (!known) return usage("unknown option " + arg);
+        if (single != slots.single.end()) {
+            if (*single->second) return usage(arg + " given twice");
+            *single->second = std::move(*value);
+        } else {
+            list->second->push_back(std::move(*value));
+            if (arg == "--attach" || arg == "--inline") file_list = list->second;
+        }
     }
     if (o.text && o.text_file) return usage("--text and --text-file cannot be used together");
     if (o.text_file && o.html_file && *o.text_file == "-" && *o.html_file == "-")
