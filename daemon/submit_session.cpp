@@ -79,8 +79,11 @@ awaitable<void> SubmitSession::run()
     reply("220 " + host + " ESMTP mailqd");
     while (stream_->is_open()) {
         // Replies to pipelined commands go out together, when the client
-        // has nothing more queued up and waits for them.
-        if (!stream_->has_buffered_line() && !co_await flush()) co_return;
+        // has nothing more queued up and waits for them, or when they pile
+        // up (a client that writes without reading then stalls our write
+        // and meets the timeout instead of growing our memory).
+        if ((!stream_->has_buffered_line() || out_.size() > max_pending_replies) && !co_await flush())
+            co_return;
         std::string line;
         IoStatus status = co_await stream_->read_line(line, LineLimit{max_command_line}, params_.options.timeout);
         if (status == IoStatus::timeout) {

@@ -28,6 +28,7 @@ struct SessionParams {
 inline constexpr std::size_t max_command_line = 4096;
 inline constexpr std::size_t max_recipients = 1000;
 inline constexpr unsigned max_errors = 10;
+inline constexpr std::size_t max_pending_replies = 16 * 1024;  // bytes
 
 class SubmitSession {
 public:

@@ -95,6 +95,7 @@ private:
     {
         timeval tv{5, 0};
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     }
     int fd_ = -1;
     bool connected_ = false;
@@ -317,6 +318,25 @@ TEST_F(SubmitServerTest, StalledClientTimesOut)
     EXPECT_EQ(mid_data.reply(), "421 4.4.2 mx.test Error: timeout exceeded");
     EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
     EXPECT_TRUE(messages().empty());  // nothing half-received is queued
+}
+
+TEST_F(SubmitServerTest, WriterThatNeverReadsIsCutOff)
+{
+    SubmitOptions o = defaults();
+    o.timeout = 1s;
+    start(o);
+    Client c(socket_);
+    c.reply();
+    // Pipelined NOOPs without reading a reply: once our replies fill the
+    // socket buffers the server's write stalls and times out; it must not
+    // keep reading and buffering replies without bound.
+    std::string noops;
+    for (int i = 0; i < 10000; ++i) noops += "NOOP\r\n";
+    std::size_t sent = 0;
+    auto begin = std::chrono::steady_clock::now();
+    while (sent < (200u << 20) && c.send(noops)) sent += noops.size();
+    EXPECT_LT(sent, 200u << 20);
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 10s);
 }
 
 TEST_F(SubmitServerTest, MaxClients)
