@@ -59,19 +59,31 @@ void SmtpSessionControl::abort()
     if (auto connection = connection_.lock()) connection->abort();
 }
 
+std::string SmtpSessionControl::peer() const
+{
+    auto connection = connection_.lock();
+    return connection ? connection->peer() : std::string();
+}
+
 awaitable<SessionResult> run_smtp_session(SmtpClientOptions options, MessageSource source,
                                           MessageSink sink,
                                           std::shared_ptr<SmtpSessionControl> control)
 {
     SmtpSession session(co_await asio::this_coro::executor, std::move(options), std::move(control));
-    co_return co_await session.run(std::move(source), std::move(sink));
+    // Awaitables holding std::function or shared_ptr arguments are named
+    // first: GCC 12 can destroy such temporaries of a co_await twice.
+    auto run = session.run(std::move(source), std::move(sink));
+    co_return co_await std::move(run);
 }
 
 awaitable<SessionResult> SmtpSession::run(MessageSource source, MessageSink sink)
 {
     SessionResult result;
     result.error = co_await open();
-    if (!result.error) result.error = co_await deliver(std::move(source), std::move(sink), &result);
+    if (!result.error) {
+        auto delivery = deliver(std::move(source), std::move(sink), &result);  // named: see above
+        result.error = co_await std::move(delivery);
+    }
     if (connection_usable(result.error)) co_await quit();
     result.peer = connection_->peer();
     connection_->close();
@@ -112,7 +124,8 @@ awaitable<PhaseError> SmtpSession::connect()
     if (options_.tls != TlsMode::implicit) co_return std::nullopt;
     auto context = tls_context();
     if (!context) co_return failure_outcome(SmtpStage::connect, SmtpFailure::tls, context.error().message);
-    status = co_await connection_->start_tls(*context, options_.host, options_.verify);
+    auto handshake = connection_->start_tls(*context, options_.host, options_.verify);  // named: see above
+    status = co_await std::move(handshake);
     if (!status.ok()) co_return failed(SmtpStage::connect, status);
     co_return std::nullopt;
 }
@@ -141,7 +154,8 @@ awaitable<PhaseError> SmtpSession::starttls()
     auto context = tls_context();
     if (!context) co_return failure_outcome(SmtpStage::starttls, SmtpFailure::tls, context.error().message);
     if (auto error = unexpected(SmtpStage::starttls, co_await command("STARTTLS"), 2)) co_return error;
-    WireStatus status = co_await connection_->start_tls(*context, options_.host, options_.verify);
+    auto handshake = connection_->start_tls(*context, options_.host, options_.verify);  // named: see above
+    WireStatus status = co_await std::move(handshake);
     if (!status.ok()) co_return failed(SmtpStage::starttls, status);
     co_return std::nullopt;
 }
