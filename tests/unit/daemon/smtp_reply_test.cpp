@@ -1,6 +1,8 @@
 // SMTP reply parsing and EHLO capabilities: tables of lines -> reply.
 #include "daemon/smtp_reply.hpp"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 namespace mailqd {
@@ -115,6 +117,34 @@ TEST(SmtpReply, ParserIsReusableAfterTake)
     EXPECT_EQ(parser.take().text, "a b");
     EXPECT_EQ(parser.feed("354 go"), Status::done);
     EXPECT_EQ(parser.take().code, 354);
+}
+
+// Whatever a server sends, the parser ends in done or error within the
+// line bound, and what it returns is sanitised.
+TEST(SmtpReply, RandomLinesNeverEscapeTheBounds)
+{
+    std::mt19937 rng(7);
+    const std::string alphabet = "0123456789 -.\x01\x1b\x7f\xff" "25ab";
+    for (int round = 0; round < 5000; ++round) {
+        SmtpReplyParser parser;
+        SmtpReplyParser::Status status = SmtpReplyParser::Status::more;
+        std::size_t fed = 0;
+        while (status == SmtpReplyParser::Status::more) {
+            std::string line(rng() % 12, ' ');
+            for (char& c : line) c = alphabet[rng() % alphabet.size()];
+            if (rng() % 3 == 0) line = (rng() % 2 ? "250-" : "250 ") + line;
+            status = parser.feed(line);
+            ASSERT_LE(++fed, max_reply_lines + 1);
+        }
+        if (status == SmtpReplyParser::Status::done) {
+            SmtpReply reply = parser.take();
+            ASSERT_GE(reply.code, 200);
+            ASSERT_LE(reply.code, 599);
+            for (char c : reply.text) ASSERT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == 0x7f);
+        } else {
+            ASSERT_FALSE(parser.error().empty());
+        }
+    }
 }
 
 TEST(SmtpEhlo, ParsesCapabilities)
