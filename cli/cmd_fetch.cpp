@@ -32,7 +32,8 @@ Status cmd_fetch(CliContext& context, const CommandArgs& args)
     if (view.errors.empty())
         return {};
     for (std::size_t i = 0; i + 1 < view.errors.size(); ++i)
-        print_error(std::cerr, context.program(), make_error(ErrorKind::temporary, "fetch " + view.errors[i]));
+        print_error(std::cerr, context.program(),
+                    make_error(ErrorKind::temporary, "fetch " + view.errors[i]));
     return make_error(ErrorKind::temporary, "fetch " + view.errors.back());
 }
 
