@@ -122,6 +122,7 @@ void SubmitServer::Impl::start_session(Socket socket, std::string door)
         id = ++next_session;
         sessions.emplace(id, stream);
     }
+    spdlog::debug("submit: {} connection from {}", params.door, params.submitter);
     auto session = std::make_shared<SubmitSession>(stream, std::move(params));
     asio::co_spawn(
         executor, [session]() -> awaitable<void> { co_await session->run(); },
