@@ -103,6 +103,9 @@ class SmtpSessionControl {
 public:
     void abort();
     bool aborted() const { return aborted_; }
+    // "host[address]:port" while the session is connected (for log lines
+    // written from a MessageSink), "host:port" before, "" once it is over.
+    std::string peer() const;
 
 private:
     friend class SmtpSession;
