@@ -31,7 +31,7 @@ class Pop3Session {
 public:
     Pop3Session(asio::any_io_executor executor, Pop3Options options, Pop3Callbacks callbacks,
                 std::shared_ptr<asio::ssl::context> tls)
-        : options_(std::move(options)), callbacks_(std::move(callbacks)), tls_(std::move(tls)),
+        : executor_(executor), options_(std::move(options)), callbacks_(std::move(callbacks)), tls_(std::move(tls)),
           conn_(executor, options_.timeout, options_.trace, "mailbox=" + options_.name, options_.secret)
     {
     }
@@ -89,14 +89,24 @@ private:
     awaitable<Status> list(std::vector<ServerMessage>& messages);
     awaitable<Status> read_listing(std::string verb, bool send, std::string& body);
     awaitable<Status> delete_known(const std::vector<ServerMessage>& messages);
+    // A batch being made durable by store_batch while the next is retrieved.
+    struct PendingStore {
+        explicit PendingStore(asio::any_io_executor executor) : done(executor) {}
+        std::vector<ServerMessage> messages;
+        std::optional<Status> status;
+        asio::steady_timer done;  // cancelled when status is set
+    };
+    std::vector<std::vector<ServerMessage>> plan_batches(const std::vector<ServerMessage>& messages);
     awaitable<Status> fetch_all(const std::vector<ServerMessage>& messages);
-    awaitable<Status> fetch_batch(std::vector<ServerMessage> batch);
+    std::shared_ptr<PendingStore> start_store(std::vector<FetchedMessage> fetched);
+    awaitable<Status> finish_store(std::shared_ptr<PendingStore> pending);
     awaitable<Status> retrieve(const std::vector<ServerMessage>& batch, std::vector<FetchedMessage>& out);
     awaitable<Status> retrieve_one(const ServerMessage& message, std::vector<FetchedMessage>& out);
     awaitable<Status> delete_messages(const std::vector<ServerMessage>& messages);
     awaitable<Status> pipeline(const std::vector<std::string>& commands);
     awaitable<void> quit();
 
+    asio::any_io_executor executor_;
     Pop3Options options_;
     Pop3Callbacks callbacks_;
     std::shared_ptr<asio::ssl::context> tls_;
@@ -254,12 +264,12 @@ awaitable<Status> Pop3Session::delete_known(const std::vector<ServerMessage>& me
     co_return co_await delete_messages(known);
 }
 
-// Messages not known and not too big, in batches: RETR (pipelined), made
-// durable by the caller, then DELE'd.
-awaitable<Status> Pop3Session::fetch_all(const std::vector<ServerMessage>& messages)
+// Messages not known and not too big, in batches of batch_messages and
+// batch_bytes (by LIST sizes, at least one message each).
+std::vector<std::vector<ServerMessage>> Pop3Session::plan_batches(const std::vector<ServerMessage>& messages)
 {
-    std::vector<ServerMessage> batch;
-    std::uint64_t batch_bytes = 0;
+    std::vector<std::vector<ServerMessage>> batches(1);
+    std::uint64_t bytes = 0;
     for (const auto& m : messages) {
         if (callbacks_.is_known(m.uidl))
             continue;
@@ -267,41 +277,76 @@ awaitable<Status> Pop3Session::fetch_all(const std::vector<ServerMessage>& messa
             result_.too_big.push_back({m.uidl, m.size});
             continue;
         }
-        if (!batch.empty() && (batch.size() >= options_.batch_messages ||
-                               batch_bytes + m.size > options_.batch_bytes)) {
-            Status s = co_await fetch_batch(std::move(batch));
-            if (!s)
-                co_return s;
-            batch.clear();
-            batch_bytes = 0;
+        auto& last = batches.back();
+        if (!last.empty() && (last.size() >= options_.batch_messages || bytes + m.size > options_.batch_bytes)) {
+            batches.emplace_back();
+            bytes = 0;
         }
-        batch.push_back(m);
-        batch_bytes += m.size;
+        batches.back().push_back(m);
+        bytes += m.size;
     }
-    if (batch.empty())
-        co_return Status{};
-    co_return co_await fetch_batch(std::move(batch));
+    if (batches.back().empty())
+        batches.pop_back();
+    return batches;
 }
 
-// The messages received whole are stored even when the batch broke off
-// (they are not DELE'd then: the connection is gone; the next pull deletes
-// them as known).
-awaitable<Status> Pop3Session::fetch_batch(std::vector<ServerMessage> batch)
+// Batches flow through two stages at once: while batch k is made durable
+// (store_batch, which the caller runs off the I/O thread), batch k+1 is
+// retrieved; then batch k is DELE'd. The messages received whole are stored
+// even when a batch broke off (not DELE'd then: the connection is gone; the
+// next pull deletes them as known).
+awaitable<Status> Pop3Session::fetch_all(const std::vector<ServerMessage>& messages)
 {
-    std::vector<FetchedMessage> fetched;
-    Status retrieved = co_await retrieve(batch, fetched);
-    if (fetched.empty())
-        co_return retrieved;
-    std::vector<ServerMessage> stored;
+    std::shared_ptr<PendingStore> pending;
+    for (const auto& batch : plan_batches(messages)) {
+        std::vector<FetchedMessage> fetched;
+        Status retrieved = co_await retrieve(batch, fetched);
+        Status previous = co_await finish_store(std::move(pending));
+        if (!previous)
+            co_return previous;
+        if (!fetched.empty())
+            pending = start_store(std::move(fetched));
+        if (!retrieved) {
+            Status last = co_await finish_store(std::move(pending));
+            if (!last)
+                note(last.error());
+            co_return retrieved;
+        }
+    }
+    co_return co_await finish_store(std::move(pending));
+}
+
+std::shared_ptr<Pop3Session::PendingStore> Pop3Session::start_store(std::vector<FetchedMessage> fetched)
+{
+    auto pending = std::make_shared<PendingStore>(executor_);
     for (const auto& f : fetched)
-        stored.push_back({f.number, f.uidl, f.listed_size});
-    Status durable = co_await callbacks_.store_batch(std::move(fetched));
+        pending->messages.push_back({f.number, f.uidl, f.listed_size});
+    pending->done.expires_at(asio::steady_timer::time_point::max());
+    asio::co_spawn(executor_, callbacks_.store_batch(std::move(fetched)),
+                   [pending](std::exception_ptr failure, Status status) {
+                       pending->status = failure ? Status(make_error(ErrorKind::failure, "store_batch threw"))
+                                                 : std::move(status);
+                       pending->done.cancel();
+                   });
+    return pending;
+}
+
+// Waits for a batch to be durable, then DELEs it (keep = no).
+awaitable<Status> Pop3Session::finish_store(std::shared_ptr<PendingStore> pending)
+{
+    if (!pending)
+        co_return Status{};
+    if (!pending->status) {
+        error_code ec;
+        co_await pending->done.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    const Status& durable = *pending->status;
     if (!durable)
         co_return durable.error().context("storing messages");
-    result_.fetched += stored.size();
-    if (!retrieved || options_.keep)
-        co_return retrieved;
-    co_return co_await delete_messages(stored);
+    result_.fetched += pending->messages.size();
+    if (options_.keep || !conn_.usable())
+        co_return Status{};
+    co_return co_await delete_messages(pending->messages);
 }
 
 awaitable<Status> Pop3Session::retrieve(const std::vector<ServerMessage>& batch, std::vector<FetchedMessage>& out)
