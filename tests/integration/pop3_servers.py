@@ -22,6 +22,7 @@ import hashlib
 import base64
 import json
 import os
+import poplib
 import pwd
 import select
 import shutil
@@ -170,6 +171,35 @@ class Dovecot:
 
     def __exit__(self, *exc):
         self.cleanup()
+
+    def add_user(self, name, home):
+        """Another passwd-file user (password TEST_PASSWORD) whose Maildir is
+        HOME/Maildir: lets a test read a Maildir that mailqd wrote. HOME must
+        be reachable by `nobody`; its tree is handed to `nobody`."""
+        self._chown_tree(home)
+        passwd = self.root / "passwd"
+        before = passwd.stat().st_mtime
+        with open(passwd, "a") as f:
+            f.write(f"{name}:{{PLAIN}}{TEST_PASSWORD}:{self.uid}:{self.gid}::{home}\n")
+        # Dovecot notices a changed passwd-file by its mtime, at most once a
+        # second: see login() for the wait.
+        os.utime(passwd, (before + 1, before + 1))
+
+    def login(self, user, timeout=5.0):
+        """A poplib session as user, retried while Dovecot has not yet
+        re-read its passwd-file."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pop = poplib.POP3("127.0.0.1", self.pop3_port, timeout=10)
+            try:
+                pop.user(user)
+                pop.pass_(TEST_PASSWORD)
+                return pop
+            except poplib.error_proto:
+                pop.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def add_messages(self, messages):
         """Delivers messages (bytes with LF endings, as Maildir stores them)

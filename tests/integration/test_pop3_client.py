@@ -111,6 +111,30 @@ def test_dovecot_40_messages_arrive_identical_and_keep_no_empties_server(dovecot
     assert probe.uidls() == set()
 
 
+def test_dovecot_reads_the_maildir_we_wrote(dovecot):
+    """Names, ,S= and ,W= as Dovecot expects: it serves our files back with
+    the sizes it would compute itself."""
+    dovecot.add_messages(MESSAGES[:10])
+    probe = Probe(dovecot.root / "bob")  # reachable by Dovecot's mail user
+    out = probe.pull(dovecot.pop3_port, "--tls", "none", "--keep", "no")
+    assert out["pulls"][0]["fetched"] == 10
+    dovecot.add_user("bob", dovecot.root / "bob")
+    pop = dovecot.login("bob")
+    count, _ = pop.stat()
+    assert count == 10
+    listed = {int(n): int(size) for n, size in (l.split() for l in pop.list()[1])}
+    served = []
+    for n in range(1, count + 1):
+        _, lines, _ = pop.retr(n)
+        data = b"\n".join(lines) + b"\n"
+        served.append(data)
+        assert listed[n] == len(data) + data.count(b"\n")  # CRLF size
+    pop.quit()
+    assert sorted(served) == sorted(MESSAGES[:10])
+    assert "Cached message size mismatch" not in dovecot.log()
+    assert "Error" not in dovecot.log()
+
+
 def test_dovecot_second_pull_adds_none_and_keep_yes_leaves_server(dovecot, probe):
     dovecot.add_messages(MESSAGES)
     out = probe.pull(dovecot.pop3_port, "--tls", "none", "--keep", "yes", pulls=2)
