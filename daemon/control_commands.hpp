@@ -22,7 +22,8 @@ namespace mailqd {
 
 // Filled in by the parts that are plugged in later; empty means "not there".
 struct ControlHooks {
-    // The delivery scheduler: sessions now open to a configured relay.
+    // The delivery scheduler: recipients now in flight to a configured relay
+    // (queued in its pool or in one of its sessions).
     std::function<unsigned(const std::string& relay)> relay_in_flight;
     // The POP3 fetcher: fetch the named mailboxes (all when empty) now and
     // return the "result" of the reply, e.g. {"mailboxes":[{"name":..,"new":N}]}.

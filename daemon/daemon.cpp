@@ -44,6 +44,7 @@ Daemon::~Daemon()
     if (submit_) submit_->stop();
     if (control_) control_->stop();
     if (purger_) purger_->stop();
+    if (scheduler_) scheduler_->stop();
 }
 
 int Daemon::run()
@@ -114,11 +115,20 @@ Status Daemon::start_doors()
     return watcher_->start();
 }
 
-// The delivery scheduler (helper f) is constructed here: it reads due() from
-// reader_, records attempts through writer_, wakes on
-// events_.on_changed(...), follows relays through events_.on_config(...) and
-// answers hooks_.relay_status for `mailqctl stats`.
-void Daemon::start_delivery() {}
+// The delivery scheduler: reads due() from reader_, records attempts
+// through writer_, bounces through intake_, wakes on events_.on_changed(...),
+// follows relays through events_.on_config(...) and answers
+// hooks_.relay_in_flight for `mailqctl stats`.
+void Daemon::start_delivery()
+{
+    scheduler_ = std::make_unique<Scheduler>(io_.get_executor(), *reader_, *writer_, *intake_, config_);
+    events_.on_changed([this] { scheduler_->changed(); });
+    events_.on_config([this](const Config& config) { scheduler_->reconfigure(config); });
+    hooks_.relay_in_flight = [this](const std::string& relay) {
+        return static_cast<unsigned>(scheduler_->in_flight(relay));
+    };
+    scheduler_->start();
+}
 
 // The POP3 fetcher is constructed here: timers per mailbox, hooks_.fetch for
 // `mailqctl fetch`, events_.on_config(...) for reloaded mailboxes.
@@ -185,6 +195,7 @@ void Daemon::shutdown()
     submit_->stop();
     control_->stop();
     purger_->stop();
+    if (scheduler_) scheduler_->stop();
     spawn_logged(io_.get_executor(), drain_and_stop(), "shutdown");
 }
 

@@ -18,6 +18,7 @@
 #include "daemon/intake.hpp"
 #include "daemon/purger.hpp"
 #include "daemon/queue_events.hpp"
+#include "daemon/scheduler.hpp"
 #include "daemon/spool_watcher.hpp"
 #include "daemon/submit_server.hpp"
 #include "daemon/systemd_notify.hpp"
@@ -65,6 +66,8 @@ private:
     std::unique_ptr<ControlServer> control_;
     std::unique_ptr<SubmitServer> submit_;
     std::unique_ptr<SpoolWatcher> watcher_;
+    // Last: destroyed first, while the store, writer and intake it uses live.
+    std::unique_ptr<Scheduler> scheduler_;
     bool stopping_ = false;
 };
 

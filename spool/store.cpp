@@ -298,6 +298,18 @@ std::optional<TimePoint> Store::next_due_time()
     return s->time(0);
 }
 
+std::optional<TimePoint> Store::next_due_time(TimePoint after)
+{
+    auto s = sql("SELECT next_attempt_at FROM recipients WHERE state IN ('queued', 'deferred') "
+                 "AND next_attempt_at > ?1 ORDER BY next_attempt_at LIMIT 1");
+    if (!s)
+        return std::nullopt;
+    auto row = s->bind_all(after).step();
+    if (!row || !*row)
+        return std::nullopt;
+    return s->time(0);
+}
+
 Status Store::apply_outcome(const AttemptOutcome& o, TimePoint now)
 {
     auto find = sql("SELECT message_id, address, state FROM recipients WHERE id = ?1");

@@ -86,6 +86,9 @@ public:
     // Earliest next attempt among queued/deferred recipients (nullopt when
     // none, or on a database error).
     std::optional<TimePoint> next_due_time();
+    // The same among next attempts later than after: the scheduler's next
+    // wake-up once everything due by then is in its hands (in flight).
+    std::optional<TimePoint> next_due_time(TimePoint after);
     // One attempt for one recipient: attempts + 1, state, last reply, next
     // attempt (deferred: outcome.next_attempt_at, else now; otherwise none),
     // a row of attempt history and the relay's counters. The message is done

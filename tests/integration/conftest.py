@@ -106,6 +106,13 @@ class Daemon:
         self.env = dict(env or {})
         self.proc = None
         self.notifications = []
+        # The default relay listens and never answers (the kernel completes
+        # the handshake, nobody greets): a delivery attempt hangs for the
+        # relay's timeout, so queued mail stays "queued" while a test looks
+        # at it. Tests of delivery configure relays of their own.
+        self.silent_relay = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.silent_relay.bind(("127.0.0.1", 0))
+        self.silent_relay.listen(64)
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(str(self.notify_path))
         self.write_config(sections)
@@ -121,8 +128,8 @@ class Daemon:
             },
             "control": {"socket": self.control_socket, "socket_group": ""},
             "log": {"level": "debug"},
-            # Nothing listens here: delivery, once it exists, only defers.
-            "relay.default": {"host": "127.0.0.1", "port": free_port(), "tls": "none", "auth": "none"},
+            "relay.default": {"host": "127.0.0.1", "port": self.silent_relay.getsockname()[1],
+                              "tls": "none", "auth": "none", "timeout": "5m"},
         }
 
     def write_config(self, sections=None):
@@ -218,6 +225,7 @@ class Daemon:
             self.proc.kill()
             self.proc.wait()
         self.notify.close()
+        self.silent_relay.close()
         shutil.rmtree(self.sockdir, ignore_errors=True)
 
     # ---- talking to it ----

@@ -1,0 +1,79 @@
+// Writes delivery outcomes back to the queue: each recipient's SMTP outcome
+// is classified by the one classifier (smtp_classify), turned into an
+// AttemptOutcome (sent; deferred with the [queue] backoff; failed), logged
+// Postfix-style, and all of one message's outcomes go to the StoreWriter as
+// one job (group commit). Once durable, the recipients are handed back to
+// the scheduler (Settled) and failed ones are bounced to the envelope sender
+// through the daemon's one way in (Intake::accept).
+// Trusts the session's outcomes; sanitises server text again before logging.
+// Runs on the io thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "daemon/asio.hpp"
+#include "daemon/delivery_types.hpp"
+#include "daemon/intake.hpp"
+#include "daemon/smtp_client.hpp"
+#include "spool/store.hpp"
+#include "spool/store_writer.hpp"
+
+namespace mailqd {
+
+class DeliveryRecorder {
+public:
+    // Recipients whose outcome is durable (or whose recording failed): the
+    // scheduler may take them from the store again.
+    using Settled = std::function<void(const std::vector<std::int64_t>& recipient_ids)>;
+
+    DeliveryRecorder(asio::any_io_executor io, StoreWriter& writer, Store& reader, Intake& intake,
+                     Settled settled)
+        : io_(std::move(io)), writer_(writer), reader_(reader), intake_(intake),
+          settled_(std::move(settled)) {}
+
+    void set_policy(DeliveryPolicy policy) { policy_ = std::move(policy); }
+    const DeliveryPolicy& policy() const { return policy_; }
+
+    // A session's outcomes for one message (peer: "host[address]:port").
+    void record(const Delivery& delivery, const MessageOutcome& outcome, const std::string& relay,
+                const std::string& peer);
+    // Every recipient deferred for one reason (the relay could not be used).
+    // One random draw for all, so a relay's mail comes back due together; the
+    // next attempt is at least min_delay away.
+    void defer(const Delivery& delivery, const std::string& relay, const std::string& peer,
+               const std::string& reason, double random01, std::chrono::seconds min_delay);
+    // Recipients past queue.lifetime: failed, reply "expired: ...", one per
+    // recipient in delivery order.
+    void expire(const Delivery& delivery, const std::string& relay, const std::vector<std::string>& replies);
+
+private:
+    AttemptOutcome deferred(const Delivery& delivery, const DeliveryRecipient& recipient,
+                            const std::string& relay, std::string reply, std::chrono::seconds delay) const;
+    void log_attempt(const Delivery& delivery, const DeliveryRecipient& recipient,
+                     const std::string& relay_text, const AttemptOutcome& outcome) const;
+    void commit(const Delivery& delivery, std::vector<AttemptOutcome> outcomes, std::string remote_mta);
+    void committed(const Delivery& delivery, const std::vector<AttemptOutcome>& outcomes,
+                   const std::string& remote_mta, const Status& status);
+    void bounce(const Delivery& delivery, const std::vector<AttemptOutcome>& outcomes,
+                const std::string& remote_mta);
+
+    asio::any_io_executor io_;
+    StoreWriter& writer_;
+    Store& reader_;
+    Intake& intake_;
+    Settled settled_;
+    DeliveryPolicy policy_;
+};
+
+// "default[127.0.0.1]:2525" from the relay name and the session's peer
+// ("host[address]:port", or "host:port" before a connection was made).
+std::string log_relay(const std::string& relay, const std::string& peer);
+
+// Server or local text made safe for a quoted key=value log field.
+std::string log_quoted(std::string_view text);
+
+}  // namespace mailqd

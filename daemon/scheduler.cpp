@@ -1,0 +1,223 @@
+// See scheduler.hpp.
+#include "daemon/scheduler.hpp"
+
+#include <algorithm>
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+
+#include "daemon/spawn.hpp"
+
+namespace mailqd {
+namespace {
+
+// Recipients taken per pass beyond those already in flight; a pass that
+// fills it is followed by another at once.
+constexpr std::size_t batch = 1000;
+
+DeliveryPolicy delivery_policy(const Config& config)
+{
+    const QueueConfig& q = config.queue;
+    return DeliveryPolicy{BackoffPolicy{q.retry_initial, q.retry_max, q.retry_factor, q.retry_jitter},
+                          q.lifetime, q.bounce, q.hostname};
+}
+
+bool deliverable(RecipientState state)
+{
+    return state == RecipientState::queued || state == RecipientState::deferred;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(asio::any_io_executor io, Store& reader, StoreWriter& writer, Intake& intake,
+                     const Config& config)
+    : io_(io), reader_(reader), config_(config),
+      recorder_(io, writer, reader, intake, [this](const auto& ids) { settle(ids); }), wake_(io)
+{
+    apply_config(config_);
+}
+
+Scheduler::~Scheduler()
+{
+    if (!stopped_) stop();
+}
+
+void Scheduler::start()
+{
+    if (running_) return;
+    running_ = true;
+    spawn_logged(io_, run(), "scheduler");
+}
+
+void Scheduler::changed()
+{
+    woken_ = true;
+    wake_.cancel();
+}
+
+void Scheduler::stop()
+{
+    stopped_ = true;
+    wake_.cancel();
+    for (auto& [name, pool] : pools_) pool->stop();
+}
+
+std::uint64_t Scheduler::in_flight(const std::string& relay) const
+{
+    auto it = pools_.find(relay);
+    return it == pools_.end() ? 0 : it->second->in_flight();
+}
+
+void Scheduler::reconfigure(const Config& config)
+{
+    config_ = config;
+    warned_no_relays_ = false;
+    apply_config(config_);
+    changed();
+}
+
+RelaySettings Scheduler::relay_settings(const RelayConfig& relay) const
+{
+    return RelaySettings{relay, config_.queue.hostname, config_.log.protocol_trace};
+}
+
+void Scheduler::apply_config(const Config& config)
+{
+    recorder_.set_policy(delivery_policy(config));
+    std::map<std::string, std::shared_ptr<RelayPool>> next;
+    for (const auto& relay : config.relays) {
+        auto it = pools_.find(relay.name);
+        if (it == pools_.end()) {
+            PoolOwner& owner = *this;
+            next.emplace(relay.name, std::make_shared<RelayPool>(io_, blocking_.get_executor(),
+                                                                 relay_settings(relay), owner, recorder_));
+            continue;
+        }
+        it->second->update(relay_settings(relay));
+        next.emplace(relay.name, std::move(it->second));
+        pools_.erase(it);
+    }
+    // Left over: relays no longer configured. Their sessions keep the pool
+    // alive until they end; queued mail comes back here to be routed again.
+    for (auto& [name, pool] : pools_) {
+        spdlog::info("relay {} removed from the config: draining", name);
+        pool->drain();
+    }
+    pools_ = std::move(next);
+}
+
+awaitable<void> Scheduler::run()
+{
+    while (!stopped_) {
+        woken_ = false;
+        const TimePoint now = now_seconds();
+        if (dispatch_due(now)) continue;  // a full batch: there may be more
+        if (woken_ || stopped_) continue;
+        // Everything due by now is in flight: sleep until the next one that
+        // is not, or until something changes.
+        std::optional<TimePoint> next;
+        if (!config_.relays.empty()) next = reader_.next_due_time(now);
+        if (next) wake_.expires_after(*next - Clock::now());
+        else wake_.expires_at(asio::steady_timer::time_point::max());
+        error_code ec;
+        co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+}
+
+// Takes due recipients not in flight, grouped per message, and sends each
+// message to its relay's pool, or fails it as expired. True when the batch
+// was full.
+bool Scheduler::dispatch_due(TimePoint now)
+{
+    if (config_.relays.empty()) {
+        if (!warned_no_relays_) spdlog::warn("no relays configured: queued mail stays queued");
+        warned_no_relays_ = true;
+        return false;
+    }
+    const std::size_t limit = in_flight_.size() + batch;
+    auto due = reader_.due(now, limit);
+    if (!due) {
+        spdlog::error("scheduler: reading due recipients: {}", due.error().message);
+        return false;
+    }
+    std::vector<Delivery> deliveries;
+    std::unordered_map<std::string, std::size_t> by_message;
+    for (auto& r : *due) {
+        if (!in_flight_.insert(r.recipient_id).second) continue;
+        auto [it, added] = by_message.try_emplace(r.message_id, deliveries.size());
+        if (added) deliveries.push_back(Delivery{r.message_id, r.sender, r.received_at, {}});
+        deliveries[it->second].recipients.push_back({r.recipient_id, std::move(r.address), r.attempts});
+    }
+    for (auto& delivery : deliveries) {
+        const RelayConfig* relay = config_.relay_for_sender(delivery.sender);
+        if (now >= delivery.received_at + config_.queue.lifetime)
+            recorder_.expire(delivery, relay->name, expiry_replies(delivery));
+        else
+            dispatch(std::move(delivery), *relay);
+    }
+    return due->size() >= limit;
+}
+
+void Scheduler::dispatch(Delivery delivery, const RelayConfig& relay)
+{
+    auto it = pools_.find(relay.name);
+    if (it == pools_.end()) {  // cannot happen: apply_config made one per relay
+        release(delivery);
+        return;
+    }
+    it->second->enqueue(std::move(delivery));
+}
+
+std::vector<std::string> Scheduler::expiry_replies(const Delivery& delivery)
+{
+    const std::string base = "expired: not delivered within " + format_duration(config_.queue.lifetime);
+    auto info = reader_.show(delivery.message_id);
+    std::vector<std::string> replies;
+    for (const auto& recipient : delivery.recipients) {
+        std::string reply = base;
+        if (info)
+            for (const auto& r : info->recipients)
+                if (r.id == recipient.id && !r.last_reply.empty()) reply += "; last reply: " + r.last_reply;
+        replies.push_back(std::move(reply));
+    }
+    return replies;
+}
+
+std::optional<OutgoingMessage> Scheduler::prepare(Delivery& delivery)
+{
+    auto info = reader_.show(delivery.message_id);
+    auto data = info ? reader_.message_data(delivery.message_id) : Result<std::string>(info.error());
+    if (!info || !data) {  // deleted meanwhile (or unreadable: it stays due)
+        release(delivery);
+        return std::nullopt;
+    }
+    Delivery dropped{delivery.message_id, delivery.sender, delivery.received_at, {}};
+    std::vector<DeliveryRecipient> live;
+    for (auto& recipient : delivery.recipients) {
+        auto it = std::find_if(info->recipients.begin(), info->recipients.end(),
+                               [&](const RecipientInfo& r) { return r.id == recipient.id; });
+        // Held, or settled by an admin, while it waited here.
+        auto& into = it != info->recipients.end() && deliverable(it->state) ? live : dropped.recipients;
+        into.push_back(std::move(recipient));
+    }
+    if (!dropped.recipients.empty()) release(dropped);
+    delivery.recipients = std::move(live);
+    if (delivery.recipients.empty()) return std::nullopt;
+    OutgoingMessage message{delivery.message_id, delivery.sender, {}, std::move(*data)};
+    for (const auto& r : delivery.recipients) message.recipients.push_back({r.id, r.address});
+    return message;
+}
+
+void Scheduler::release(const Delivery& delivery)
+{
+    std::vector<std::int64_t> ids;
+    for (const auto& r : delivery.recipients) ids.push_back(r.id);
+    settle(ids);
+}
+
+void Scheduler::settle(const std::vector<std::int64_t>& recipient_ids)
+{
+    for (auto id : recipient_ids) in_flight_.erase(id);
+    if (!stopped_) changed();
+}
+
+}  // namespace mailqd
