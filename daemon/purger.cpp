@@ -9,13 +9,12 @@
 
 namespace mailqd {
 namespace {
-constexpr std::chrono::seconds settle{60};
-constexpr std::chrono::seconds max_pace{3600};
+constexpr std::chrono::milliseconds max_pace = std::chrono::hours(1);
 }  // namespace
 
 void Purger::changed()
 {
-    if (!armed_) arm(settle);
+    if (!armed_) arm(settle_);
 }
 
 void Purger::stop()
@@ -24,7 +23,7 @@ void Purger::stop()
     timer_.cancel();
 }
 
-void Purger::arm(std::chrono::seconds after)
+void Purger::arm(std::chrono::milliseconds after)
 {
     if (stopped_) return;
     armed_ = true;
@@ -49,7 +48,7 @@ awaitable<void> Purger::purge()
     else if (*removed > 0) spdlog::info("removed {} done messages older than {}s", *removed, keep_done_.count());
     auto counts = reader_.counts(now_seconds());
     if (counts && counts->sent + counts->failed > 0)
-        arm(std::clamp(keep_done_, settle, max_pace));
+        arm(std::clamp<std::chrono::milliseconds>(keep_done_, settle_, max_pace));
 }
 
 }  // namespace mailqd

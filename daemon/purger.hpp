@@ -14,9 +14,10 @@ namespace mailqd {
 
 class Purger {
 public:
+    // settle: how long after a change the purge runs (tests shorten it).
     Purger(asio::any_io_executor executor, StoreWriter& writer, Store& reader,
-           std::chrono::seconds keep_done)
-        : timer_(executor), writer_(writer), reader_(reader), keep_done_(keep_done) {}
+           std::chrono::seconds keep_done, std::chrono::milliseconds settle = std::chrono::minutes(1))
+        : timer_(executor), writer_(writer), reader_(reader), keep_done_(keep_done), settle_(settle) {}
 
     // Called on every queue change (QueueEvents) and at start-up.
     void changed();
@@ -24,13 +25,14 @@ public:
     void stop();
 
 private:
-    void arm(std::chrono::seconds after);
+    void arm(std::chrono::milliseconds after);
     awaitable<void> purge();
 
     asio::steady_timer timer_;
     StoreWriter& writer_;
     Store& reader_;
     std::chrono::seconds keep_done_;
+    std::chrono::milliseconds settle_;
     bool armed_ = false;
     bool stopped_ = false;
 };

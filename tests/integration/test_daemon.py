@@ -242,3 +242,13 @@ def test_control_garbage_and_oversized_requests(daemon):
             pass
     assert b'"ok":false' in data and b"larger than" in data
     assert d.list() == []  # still serving
+
+
+def test_journal_stream_drops_timestamps(daemon):
+    # Under systemd journald stamps each line; mailqd prefixes <N> priorities.
+    d = daemon(env={"JOURNAL_STREAM": "8:12345"})
+    first = d.log_text().splitlines()[0]
+    assert first.startswith("<6>mailqd ") and "ready" in first, first
+    d.request({"cmd": "bogus"})
+    d.wait_log("<7>control bogus: unknown command bogus")
+    d.stop()
