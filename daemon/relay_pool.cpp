@@ -92,6 +92,14 @@ bool RelayPool::suspended() const
     return suspended_until_ && now_seconds() < *suspended_until_;
 }
 
+bool RelayPool::has_room() const
+{
+    if (stopped_ || draining_) return false;
+    const std::uint64_t backlog = std::clamp<std::uint64_t>(
+        std::uint64_t(settings_.relay.connections) * settings_.relay.messages_per_connection, 1, 1000);
+    return queued_recipients_ < backlog;
+}
+
 void RelayPool::enqueue(Delivery delivery)
 {
     if (suspended()) {

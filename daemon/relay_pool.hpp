@@ -64,6 +64,10 @@ public:
     void stop();
     // Recipients queued here or in a session.
     std::uint64_t in_flight() const { return queued_recipients_ + sending_recipients_; }
+    // Whether more deliveries are welcome now: the backlog waiting for a
+    // session is below what the sessions can take in one round
+    // (connections x messages_per_connection, at most 1000 recipients).
+    bool has_room() const;
 
 private:
     struct Session {

@@ -12,7 +12,14 @@ namespace {
 
 // Recipients taken per pass beyond those already in flight; a pass that
 // fills it is followed by another at once.
-constexpr std::size_t batch = 1000;
+constexpr std::size_t batch = 500;
+// At most this many recipients in flight (queued in pools or in sessions):
+// bounds memory, and the rows each pass reads (due() returns the in-flight
+// ones too) while a slow relay has a backlog.
+constexpr std::size_t max_in_flight = 5000;
+// Passes are at least this far apart, so a burst of accepts (each one a
+// changed()) costs a few passes, not one per message.
+constexpr std::chrono::milliseconds min_pass_interval{25};
 
 DeliveryPolicy delivery_policy(const Config& config)
 {
@@ -24,6 +31,22 @@ DeliveryPolicy delivery_policy(const Config& config)
 bool deliverable(RecipientState state)
 {
     return state == RecipientState::queued || state == RecipientState::deferred;
+}
+
+// Due recipients not yet in flight, as one Delivery per message (in the
+// order due() gave them).
+std::vector<Delivery> group_by_message(std::vector<DueRecipient> due,
+                                       const std::unordered_set<std::int64_t>& in_flight)
+{
+    std::vector<Delivery> deliveries;
+    std::unordered_map<std::string, std::size_t> by_message;
+    for (auto& r : due) {
+        if (in_flight.count(r.recipient_id)) continue;
+        auto [it, added] = by_message.try_emplace(r.message_id, deliveries.size());
+        if (added) deliveries.push_back(Delivery{r.message_id, r.sender, r.received_at, {}});
+        deliveries[it->second].recipients.push_back({r.recipient_id, std::move(r.address), r.attempts});
+    }
+    return deliveries;
 }
 
 }  // namespace
@@ -108,6 +131,14 @@ void Scheduler::apply_config(const Config& config)
 awaitable<void> Scheduler::run()
 {
     while (!stopped_) {
+        // (A changed() meanwhile cancels the timer: wait out the rest.)
+        while (!stopped_ && std::chrono::steady_clock::now() < last_pass_ + min_pass_interval) {
+            wake_.expires_at(last_pass_ + min_pass_interval);
+            error_code ec;
+            co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
+        }
+        if (stopped_) break;
+        last_pass_ = std::chrono::steady_clock::now();
         woken_ = false;
         const TimePoint now = now_seconds();
         if (dispatch_due(now)) continue;  // a full batch: there may be more
@@ -124,8 +155,9 @@ awaitable<void> Scheduler::run()
 }
 
 // Takes due recipients not in flight, grouped per message, and sends each
-// message to its relay's pool, or fails it as expired. True when the batch
-// was full.
+// message to its relay's pool, or fails it as expired. A pool with a full
+// backlog gets nothing more now (a settled message wakes us again). True
+// when the batch was full and there may be more to take at once.
 bool Scheduler::dispatch_due(TimePoint now)
 {
     if (config_.relays.empty()) {
@@ -133,38 +165,28 @@ bool Scheduler::dispatch_due(TimePoint now)
         warned_no_relays_ = true;
         return false;
     }
-    const std::size_t limit = in_flight_.size() + batch;
+    const bool room = std::any_of(pools_.begin(), pools_.end(), [](const auto& p) { return p.second->has_room(); });
+    if (!room || in_flight_.size() >= max_in_flight) return false;
+    const std::size_t limit = in_flight_.size() + std::min(batch, max_in_flight - in_flight_.size());
     auto due = reader_.due(now, limit);
     if (!due) {
         spdlog::error("scheduler: reading due recipients: {}", due.error().message);
         return false;
     }
-    std::vector<Delivery> deliveries;
-    std::unordered_map<std::string, std::size_t> by_message;
-    for (auto& r : *due) {
-        if (!in_flight_.insert(r.recipient_id).second) continue;
-        auto [it, added] = by_message.try_emplace(r.message_id, deliveries.size());
-        if (added) deliveries.push_back(Delivery{r.message_id, r.sender, r.received_at, {}});
-        deliveries[it->second].recipients.push_back({r.recipient_id, std::move(r.address), r.attempts});
-    }
-    for (auto& delivery : deliveries) {
+    bool skipped = false;
+    for (auto& delivery : group_by_message(std::move(*due), in_flight_)) {
         const RelayConfig* relay = config_.relay_for_sender(delivery.sender);
-        if (now >= delivery.received_at + config_.queue.lifetime)
-            recorder_.expire(delivery, relay->name, expiry_replies(delivery));
-        else
-            dispatch(std::move(delivery), *relay);
+        auto pool = pools_.find(relay->name);
+        const bool expired = now >= delivery.received_at + config_.queue.lifetime;
+        if (pool == pools_.end() || (!expired && !pool->second->has_room())) {
+            skipped = true;
+            continue;
+        }
+        for (const auto& r : delivery.recipients) in_flight_.insert(r.id);
+        if (expired) recorder_.expire(delivery, relay->name, expiry_replies(delivery));
+        else pool->second->enqueue(std::move(delivery));
     }
-    return due->size() >= limit;
-}
-
-void Scheduler::dispatch(Delivery delivery, const RelayConfig& relay)
-{
-    auto it = pools_.find(relay.name);
-    if (it == pools_.end()) {  // cannot happen: apply_config made one per relay
-        release(delivery);
-        return;
-    }
-    it->second->enqueue(std::move(delivery));
+    return !skipped && due->size() >= limit;
 }
 
 std::vector<std::string> Scheduler::expiry_replies(const Delivery& delivery)

@@ -11,6 +11,7 @@
 // one-thread pool for blocking work (password_command).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -49,7 +50,6 @@ public:
 private:
     awaitable<void> run();
     bool dispatch_due(TimePoint now);
-    void dispatch(Delivery delivery, const RelayConfig& relay);
     std::vector<std::string> expiry_replies(const Delivery& delivery);
     std::optional<OutgoingMessage> prepare(Delivery& delivery) override;
     void release(const Delivery& delivery) override;
@@ -65,6 +65,7 @@ private:
     asio::steady_timer wake_;
     std::unordered_set<std::int64_t> in_flight_;
     std::map<std::string, std::shared_ptr<RelayPool>> pools_;
+    std::chrono::steady_clock::time_point last_pass_{};
     bool running_ = false;
     bool woken_ = false;
     bool stopped_ = false;

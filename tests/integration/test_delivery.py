@@ -469,6 +469,7 @@ def test_hold_release_and_reload_to_a_new_relay(daemon, tmp_path):
             start_aiosmtpd(tmp_path / "srv") as srv:
         d = start(daemon, {"default": relay(stall.port, timeout="2s")})
         qid = submit(d, "alice@example.com", ["bob@example.org"], SIMPLE)
+        wait_until(lambda: d.result({"cmd": "stats"})["relays"][0]["in_flight"] == 1, 10, "in flight")
         assert d.result({"cmd": "hold", "ids": [qid]}) == {"ids": [qid]}
         wait_until(lambda: d.show(qid)["recipients"][0]["attempts"] == 1, 10, "the timed-out attempt")
         assert d.show(qid)["state"] == "held"
