@@ -45,6 +45,7 @@ Daemon::~Daemon()
     if (control_) control_->stop();
     if (purger_) purger_->stop();
     if (scheduler_) scheduler_->stop();
+    if (fetcher_) fetcher_->stop();
 }
 
 int Daemon::run()
@@ -130,9 +131,15 @@ void Daemon::start_delivery()
     scheduler_->start();
 }
 
-// The POP3 fetcher is constructed here: timers per mailbox, hooks_.fetch for
+// The POP3 fetcher: a coroutine per mailbox, hooks_.fetch for
 // `mailqctl fetch`, events_.on_config(...) for reloaded mailboxes.
-void Daemon::start_fetching() {}
+void Daemon::start_fetching()
+{
+    fetcher_ = std::make_unique<Pop3Fetcher>(io_.get_executor(), *reader_, *writer_, config_);
+    events_.on_config([this](const Config& config) { fetcher_->reconfigure(config); });
+    hooks_.fetch = [this](std::vector<std::string> names) { return fetcher_->fetch_now(std::move(names)); };
+    fetcher_->start();
+}
 
 void Daemon::wait_for_signals()
 {
@@ -196,6 +203,7 @@ void Daemon::shutdown()
     control_->stop();
     purger_->stop();
     if (scheduler_) scheduler_->stop();
+    if (fetcher_) fetcher_->stop();
     spawn_logged(io_.get_executor(), drain_and_stop(), "shutdown");
 }
 

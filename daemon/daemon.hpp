@@ -16,6 +16,7 @@
 #include "daemon/control_commands.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/intake.hpp"
+#include "daemon/pop3_fetcher.hpp"
 #include "daemon/purger.hpp"
 #include "daemon/queue_events.hpp"
 #include "daemon/scheduler.hpp"
@@ -68,6 +69,7 @@ private:
     std::unique_ptr<SpoolWatcher> watcher_;
     // Last: destroyed first, while the store, writer and intake it uses live.
     std::unique_ptr<Scheduler> scheduler_;
+    std::unique_ptr<Pop3Fetcher> fetcher_;  // destroyed first: it uses the store and writer
     bool stopping_ = false;
 };
 

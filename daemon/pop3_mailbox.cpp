@@ -22,18 +22,6 @@ Status write_batch(MaildirWriter& writer, const std::vector<FetchedMessage>& bat
     return {};
 }
 
-// Runs fn (blocking file I/O) on the pool when there is one. co_spawn
-// resumes this coroutine on its own executor when fn is done; fn stays in
-// this frame until then (GCC 12 mishandles a coroutine parameter moved into
-// a lambda, so it is captured by reference).
-awaitable<Status> run_blocking(std::optional<asio::any_io_executor> pool, std::function<Status()> fn)
-{
-    if (!pool)
-        co_return fn();
-    co_return co_await asio::co_spawn(
-        *pool, [&fn]() -> awaitable<Status> { co_return fn(); }, use_awaitable);
-}
-
 // What store_batch needs, shared by value with each call.
 struct BatchSink {
     std::string name;
@@ -49,13 +37,15 @@ struct BatchSink {
 awaitable<Status> store_batch(std::shared_ptr<BatchSink> sink, std::vector<FetchedMessage> batch)
 {
     std::vector<std::string> names;
-    Status on_disk = co_await run_blocking(sink->blocking, [&] { return write_batch(*sink->writer, batch, &names); });
+    const std::function<Status()> write = [&] { return write_batch(*sink->writer, batch, &names); };
+    Status on_disk = co_await run_blocking(sink->blocking, write);
     if (!on_disk)
         co_return on_disk;
     std::vector<std::string> uidls;
     for (const auto& m : batch)
         uidls.push_back(m.uidl);
-    Status recorded = co_await sink->record(std::move(uidls));
+    awaitable<Status> op = sink->record(std::move(uidls));
+    Status recorded = co_await std::move(op);
     if (!recorded)  // the files stay: at-least-once rather than a loss
         co_return recorded.error().context("recording UIDLs");
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -91,6 +81,15 @@ void log_pull(const Pop3Options& options, const Pop3Result& result, double secon
 }
 
 }  // namespace
+
+// co_spawn resumes the caller on its own executor when fn is done.
+awaitable<Status> run_blocking(std::optional<asio::any_io_executor> pool, const std::function<Status()>& fn)
+{
+    if (!pool)
+        co_return fn();
+    co_return co_await asio::co_spawn(
+        *pool, [&fn]() -> awaitable<Status> { co_return fn(); }, use_awaitable);
+}
 
 Pop3Options pop3_options_for(const MailboxConfig& mailbox, std::string secret, std::chrono::seconds timeout,
                              bool trace)
@@ -129,12 +128,14 @@ awaitable<MailboxPullOutcome> pull_mailbox(Pop3Options options, std::filesystem:
         callbacks.store_batch = [sink](std::vector<FetchedMessage> batch) {
             return store_batch(sink, std::move(batch));
         };
-        outcome.result = co_await pop3_fetch(options, std::move(callbacks), std::move(tls));
+        awaitable<Pop3Result> op = pop3_fetch(options, std::move(callbacks), std::move(tls));
+        outcome.result = co_await std::move(op);
         outcome.files = std::move(sink->files);
     }
     Pop3Result& result = outcome.result;
     if (result.present) {
-        Status forgotten = co_await book.forget_except(*result.present);
+        awaitable<Status> op = book.forget_except(*result.present);
+        Status forgotten = co_await std::move(op);
         if (!forgotten && !result.error)
             result.error = forgotten.error().context("forgetting UIDLs");
     }
@@ -143,7 +144,8 @@ awaitable<MailboxPullOutcome> pull_mailbox(Pop3Options options, std::filesystem:
     std::optional<std::string> error;
     if (result.error)
         error = result.error->message;
-    Status recorded = co_await book.record_fetch(result.fetched, error);
+    awaitable<Status> record = book.record_fetch(result.fetched, error);
+    Status recorded = co_await std::move(record);
     if (!recorded)
         spdlog::error("mailbox={} cannot record the pull: {}", options.name, recorded.error().message);
     log_pull(options, result,

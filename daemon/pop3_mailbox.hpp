@@ -48,6 +48,12 @@ struct MailboxPullOutcome {
     std::vector<std::string> files;  // names written into new/ by this pull
 };
 
+// Runs fn (blocking file I/O, password_command) on pool when given, else
+// inline; resumes on the caller's executor. fn by reference, to a named
+// local the caller awaits on: GCC 12 destroys a std::function built from a
+// lambda temporary twice when it is a coroutine's by-value parameter.
+awaitable<Status> run_blocking(std::optional<asio::any_io_executor> pool, const std::function<Status()>& fn);
+
 // The session options for a configured mailbox. secret comes from
 // read_secret(); timeout and trace from the daemon's settings.
 Pop3Options pop3_options_for(const MailboxConfig& mailbox, std::string secret,

@@ -158,12 +158,14 @@ json stats_json(Store& store, const std::string& mailbox)
 }
 
 awaitable<void> run_pulls(ProbeArgs args, Store& store, std::shared_ptr<ssl::context> tls,
-                          asio::any_io_executor blocking, json* pulls)
+                          std::optional<asio::any_io_executor> blocking, json* pulls)
 {
     auto state = std::make_shared<MailboxPullState>();
     for (int i = 0; i < args.pulls; ++i) {
-        auto outcome = co_await pull_mailbox(args.options, args.maildir, store_book(store, args.options.name), tls,
-                                             state, blocking);
+        MailboxBook book = store_book(store, args.options.name);
+        awaitable<MailboxPullOutcome> op = pull_mailbox(args.options, args.maildir, std::move(book), tls, state,
+                                                        blocking);
+        auto outcome = co_await std::move(op);
         pulls->push_back(outcome_json(outcome));
     }
 }
@@ -187,7 +189,10 @@ int run(int argc, char** argv)
     asio::thread_pool blocking(1);
     json pulls = json::array();
     const auto started = std::chrono::steady_clock::now();
-    asio::co_spawn(io, run_pulls(args, **store, tls, blocking.get_executor(), &pulls), asio::detached);
+    // Arguments of the exact parameter types: GCC 12 may destroy a converted
+    // temporary passed to a coroutine twice.
+    std::optional<asio::any_io_executor> blocking_executor{blocking.get_executor()};
+    asio::co_spawn(io, run_pulls(args, **store, tls, blocking_executor, &pulls), asio::detached);
     io.run();
     blocking.join();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
