@@ -257,9 +257,11 @@ def test_starttls_with_test_ca_and_auth_plain(daemon, tmp_path, pki):
 
 
 def test_implicit_tls_with_auth_login(daemon, tmp_path, pki):
+    # The secret from a password_command this time (run off the io thread).
+    command = f"cat {password_file(tmp_path)}"
     with start_aiosmtpd(tmp_path / "srv", tls="implicit", pki=pki, auth=True) as srv:
         d = start(daemon, {"default": relay(srv.port, tls="implicit", ca_file=pki.ca_cert, auth="login",
-                                            username=TEST_USER, password_file=password_file(tmp_path))},
+                                            username=TEST_USER, password_command=command)},
                   log={"level": "debug", "protocol_trace": "yes"})
         qid = submit(d, "alice@example.com", ["bob@example.org"], SIMPLE)
         wait_state(d, qid, "sent")
@@ -270,6 +272,24 @@ def test_implicit_tls_with_auth_login(daemon, tmp_path, pki):
     assert {"event": "auth", "mechanism": "LOGIN", "success": True} in events
     d.stop()
     check_no_secret_in_log(d)
+
+
+def test_auth_refused_defers_everything_and_sends_nothing(daemon, tmp_path, pki):
+    wrong = tmp_path / "wrong.password"
+    wrong.write_text("not-the-password\n")
+    os.chmod(wrong, 0o600)
+    with start_aiosmtpd(tmp_path / "srv", tls="starttls", pki=pki, auth=True) as srv:
+        d = start(daemon, {"default": relay(srv.port, tls="starttls", ca_file=pki.ca_cert, auth="plain",
+                                            username=TEST_USER, password_file=wrong)})
+        ids = [submit(d, "alice@example.com", [f"r{i}@example.org"], SIMPLE) for i in range(3)]
+        for qid in ids:
+            wait_state(d, qid, "deferred")
+        assert srv.messages() == []
+        auths = [e for e in srv.events() if e["event"] == "auth"]
+    assert all(not a["success"] for a in auths) and 1 <= len(auths) <= 2, auths
+    reply = d.show(ids[0])["recipients"][0]["last_reply"]
+    assert "535" in reply, reply
+    d.stop()
 
 
 def test_starttls_not_offered_defers_and_sends_nothing(daemon, tmp_path):
