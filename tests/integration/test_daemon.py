@@ -253,3 +253,19 @@ def test_journal_stream_drops_timestamps(daemon):
     d.request({"cmd": "bogus"})
     d.wait_log("<7>control bogus: unknown command bogus")
     d.stop()
+
+
+def test_socket_modes_and_created_directories(daemon):
+    import os
+    import stat
+    d = daemon(start=False)
+    nested = d.root / "state" / "deeper" / "queue.db"
+    d.write_config({"queue": {"database": nested},
+                    "submit": {"socket_mode": "0666"},
+                    "control": {"socket_mode": "0600"}})
+    d.start()
+    assert stat.S_IMODE(os.stat(d.submit_socket).st_mode) == 0o666
+    assert stat.S_IMODE(os.stat(d.control_socket).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(nested.parent).st_mode) == 0o750
+    assert nested.exists()
+    d.stop()

@@ -170,3 +170,16 @@ def test_many_files_at_once(daemon):
     wait_until(lambda: incoming(d) == [], what="incoming/ to be empty")
     d.signal(signal.SIGTERM)
     assert d.proc.wait(15) == 0
+
+
+def test_reload_applies_the_size_limit(daemon):
+    d = daemon()
+    big = GOOD + "y" * 3000 + "\n"
+    spool_drop(d.spool, "before", big)
+    wait_until(lambda: len(d.list()) == 1, what="the file under the old limit")
+    d.write_config({"queue": {"max_message_size": "1K"}})
+    d.signal(signal.SIGHUP)
+    d.wait_log("reloaded")
+    spool_drop(d.spool, "after", big)
+    wait_until(lambda: "after.reason" in bad(d), what="the file over the new limit in bad/")
+    assert len(d.list()) == 1
