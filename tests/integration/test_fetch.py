@@ -5,7 +5,7 @@ start-up, `mailqctl fetch [NAME...]` (waits, prints "NAME: N new"),
 
 import json
 import os
-import time
+import signal
 
 import pytest
 
@@ -107,4 +107,19 @@ def test_stls_mailbox_with_test_ca(daemon, dovecot, pki, tmp_path):
                                                tls="starttls", ca_file=pki.ca_cert)})
     wait_until(lambda: stats_for(d, "tls")["fetched"] == 3, timeout=30, what="STLS pull")
     assert stats_for(d, "tls")["last_error"] is None
+    d.stop()
+
+
+def test_mailbox_added_on_reload_is_pulled(daemon, dovecot, tmp_path):
+    dovecot.add_messages([sample_message(i) for i in range(3)])
+    d = daemon()
+    out = d.ctl("fetch")
+    assert out.returncode == 67, (out.stdout, out.stderr)  # no mailboxes configured
+    maildir = tmp_path / "later"
+    d.write_config({"mailbox.later": mailbox_section(dovecot, maildir, secret_file(tmp_path, TEST_PASSWORD))})
+    d.signal(signal.SIGHUP)
+    d.wait_log("1 mailboxes")
+    wait_until(lambda: len(new_files(maildir)) == 3, timeout=30, what="pull after reload")
+    out = d.ctl("fetch", "later")
+    assert out.returncode == 0 and out.stdout == "later: 0 new\n", (out.stdout, out.stderr)
     d.stop()
