@@ -88,9 +88,20 @@ def wait_state(d, queue_id, state, timeout=15):
                       timeout, f"{queue_id} {state}:\n{d.log_text()[-3000:]}")
 
 
+def saved(server):
+    """server.messages(), or None while the server is half-way through
+    writing one (its files are not written atomically)."""
+    try:
+        return server.messages()
+    except (ValueError, FileNotFoundError):
+        return None
+
+
 def wait_messages(server, count, timeout=15):
-    return wait_until(lambda: len(server.messages()) >= count and server.messages(), timeout,
-                      f"{count} messages at the relay")
+    def enough():
+        got = saved(server)
+        return got if got is not None and len(got) >= count else None
+    return wait_until(enough, timeout, f"{count} messages at the relay")
 
 
 def attempt_lines(d, queue_id):
