@@ -129,7 +129,9 @@ awaitable<Result<Json>> ControlCommands::change(const std::string& cmd, const Js
     auto outcome = co_await std::move(pending);
     if (!outcome) co_return outcome.error();
     for (const auto& id : outcome->done) spdlog::info("{}: {} by admin", id, cmd);
-    if (cmd == "retry" || cmd == "release") events_.changed();
+    // retry/release make work due; hold/delete take it away from a scheduler
+    // that may have it in hand. Either way, let it look again.
+    if (!outcome->done.empty()) events_.changed();
     if (!outcome->unknown.empty()) co_return unknown_ids(outcome->unknown);
     co_return Json{{"ids", outcome->done}};
 }
