@@ -25,6 +25,9 @@ struct ControlHooks {
     // The delivery scheduler: recipients now in flight to a configured relay
     // (queued in its pool or in one of its sessions).
     std::function<unsigned(const std::string& relay)> relay_in_flight;
+    // The delivery scheduler: an admin asked for a retry (mailqctl retry,
+    // sendmail -q), so relays waiting out a failure are tried again now.
+    std::function<void()> retry_requested;
     // The POP3 fetcher: fetch the named mailboxes (all when empty) now and
     // return the "result" of the reply, e.g. {"mailboxes":[{"name":..,"new":N}]}.
     std::function<awaitable<Result<Json>>(std::vector<std::string> mailboxes)> fetch;

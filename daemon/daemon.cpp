@@ -128,6 +128,7 @@ void Daemon::start_delivery()
     hooks_.relay_in_flight = [this](const std::string& relay) {
         return static_cast<unsigned>(scheduler_->in_flight(relay));
     };
+    hooks_.retry_requested = [this] { scheduler_->retry_requested(); };
     scheduler_->start();
 }
 

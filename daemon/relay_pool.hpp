@@ -56,6 +56,9 @@ public:
     void enqueue(Delivery delivery);
     // New options for sessions started from now on (SIGHUP).
     void update(RelaySettings settings);
+    // Ends a suspension after a relay failure (an admin's retry): the next
+    // delivery probes the relay again.
+    void resume() { suspended_until_.reset(); }
     // The relay left the config: queued deliveries go back to the owner,
     // sessions end after their current message.
     void drain();

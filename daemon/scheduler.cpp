@@ -84,6 +84,12 @@ void Scheduler::stop()
     for (auto& [name, pool] : pools_) pool->stop();
 }
 
+void Scheduler::retry_requested()
+{
+    for (auto& [name, pool] : pools_) pool->resume();
+    changed();
+}
+
 std::uint64_t Scheduler::in_flight(const std::string& relay) const
 {
     auto it = pools_.find(relay);

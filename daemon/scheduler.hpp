@@ -43,6 +43,8 @@ public:
     void reconfigure(const Config& config);
     // Shutdown: nothing more is handed out; sessions are abandoned safely.
     void stop();
+    // mailqctl retry: relays suspended after a failure are tried again now.
+    void retry_requested();
 
     // Recipients queued for or being sent to the relay (mailqctl stats).
     std::uint64_t in_flight(const std::string& relay) const;

@@ -473,6 +473,30 @@ def test_dead_relay_costs_one_connection_per_backoff_step(daemon, tmp_path):
     d.stop()
 
 
+def test_retry_tries_a_suspended_relay_again_at_once(daemon, tmp_path):
+    dead = AcceptAndClose()
+    try:
+        # retry_initial 1h: without the admin, the relay would wait an hour.
+        d = start(daemon, {"default": relay(dead.port)}, queue={"retry_initial": "1h"})
+        qid = submit(d, "alice@example.com", ["bob@example.org"], SIMPLE)
+        wait_state(d, qid, "deferred")
+        time.sleep(1)
+        assert len(dead.times) == 1
+        second = submit(d, "alice@example.com", ["carol@example.org"], SIMPLE)
+        shown = wait_state(d, second, "deferred")
+        assert shown["recipients"][0]["last_reply"].startswith("delivery temporarily suspended: ")
+        assert len(dead.times) == 1  # no new connection while suspended
+        assert d.ctl("retry", "--all").returncode == 0
+        wait_until(lambda: len(dead.times) == 2, 10, "a new connection attempt")
+        wait_until(lambda: all(r["attempts"] == 2 for m in d.list() for r in m["recipients"]), 10,
+                   "both retried")
+        time.sleep(0.5)
+        assert len(dead.times) == 2  # one connection for both
+    finally:
+        dead.close()
+    d.stop()
+
+
 def test_expiry_fails_with_expired_reply_and_bounces(daemon, tmp_path):
     dead = AcceptAndClose()
     try:
