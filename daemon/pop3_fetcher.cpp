@@ -2,6 +2,7 @@
 #include "daemon/pop3_fetcher.hpp"
 
 #include <algorithm>
+#include <random>
 #include <spdlog/spdlog.h>
 
 #include "daemon/pop3_mailbox.hpp"
@@ -173,10 +174,9 @@ awaitable<void> Pop3Fetcher::run(std::shared_ptr<Mailbox> mailbox)
         co_await pull(mailbox);
         if (stopped_ || mailbox->removed || !mailbox->waiting.empty())
             continue;
-        auto delay = mailbox->config.interval;
-        if (mailbox->failures > 0)
-            delay = std::max(delay, backoff_delay(backoff_policy(config_.queue), mailbox->failures));
-        mailbox->wake.expires_after(delay);
+        std::uniform_real_distribution<double> uniform(0.0, 1.0);
+        mailbox->wake.expires_after(next_pull_delay(mailbox->config.interval, mailbox->failures,
+                                                    backoff_policy(config_.queue), uniform(random_)));
         error_code ec;
         co_await mailbox->wake.async_wait(asio::redirect_error(use_awaitable, ec));
     }

@@ -11,6 +11,7 @@
 
 #include <map>
 #include <optional>
+#include <random>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,7 @@ private:
     // Typed as the coroutines take it, so no converted temporary is passed.
     std::optional<asio::any_io_executor> blocking_executor_{blocking_.get_executor()};
     std::map<std::string, std::shared_ptr<Mailbox>> mailboxes_;
+    std::mt19937_64 random_{std::random_device{}()};  // backoff jitter
     bool started_ = false;
     bool stopped_ = false;
 };

@@ -1,5 +1,6 @@
 #include "daemon/pop3_mailbox.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <spdlog/spdlog.h>
 
@@ -89,6 +90,14 @@ awaitable<Status> run_blocking(std::optional<asio::any_io_executor> pool, const 
         co_return fn();
     co_return co_await asio::co_spawn(
         *pool, [&fn]() -> awaitable<Status> { co_return fn(); }, use_awaitable);
+}
+
+std::chrono::seconds next_pull_delay(std::chrono::seconds interval, int failures, const BackoffPolicy& policy,
+                                     double random01)
+{
+    if (failures <= 0)
+        return interval;
+    return std::max(interval, backoff_delay(policy, failures, random01));
 }
 
 Pop3Options pop3_options_for(const MailboxConfig& mailbox, std::string secret, std::chrono::seconds timeout,

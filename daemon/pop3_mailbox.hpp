@@ -22,6 +22,7 @@
 
 #include "daemon/asio.hpp"
 #include "daemon/pop3_client.hpp"
+#include "spool/backoff.hpp"
 #include "spool/config.hpp"
 #include "spool/result.hpp"
 
@@ -47,6 +48,12 @@ struct MailboxPullOutcome {
     Pop3Result result;
     std::vector<std::string> files;  // names written into new/ by this pull
 };
+
+// When to pull a mailbox next: its interval after a success; after n
+// failures in a row the delivery backoff (backoff.hpp) for attempt n, but
+// never sooner than the interval (backing off must not pull more often).
+std::chrono::seconds next_pull_delay(std::chrono::seconds interval, int failures, const BackoffPolicy& policy,
+                                     double random01);
 
 // Runs fn (blocking file I/O, password_command) on pool when given, else
 // inline; resumes on the caller's executor. fn by reference, to a named
