@@ -160,12 +160,14 @@ void RelayPool::start_session()
     auto session = std::make_shared<Session>();
     sessions_.push_back(session);
     ++setting_up_;
-    spawn_logged(io_, run_session(session), "relay " + name() + " session");
+    // The session holds the pool: it may outlive the pool's place in the
+    // scheduler (a reload that removed the relay).
+    spawn_logged(io_, run_session(shared_from_this(), session), "relay " + name() + " session");
 }
 
-awaitable<void> RelayPool::run_session(std::shared_ptr<Session> session)
+awaitable<void> RelayPool::run_session(std::shared_ptr<RelayPool> /*keeps this alive*/,
+                                       std::shared_ptr<Session> session)
 {
-    auto self = shared_from_this();  // the pool outlives its sessions, even after a reload
     std::string secret;
     if (needs_secret(settings_.relay)) {
         auto op = read_secret_on(blocking_, settings_.relay.password);  // named: see store_async.hpp

@@ -82,7 +82,7 @@ private:
     void pump();
     bool may_start_session();
     void start_session();
-    awaitable<void> run_session(std::shared_ptr<Session> session);
+    awaitable<void> run_session(std::shared_ptr<RelayPool> self, std::shared_ptr<Session> session);
     awaitable<std::optional<OutgoingMessage>> next_message(std::shared_ptr<Session> session);
     awaitable<std::optional<OutgoingMessage>> take_message(std::shared_ptr<Session> session);
     awaitable<bool> wait_for_rate();
