@@ -541,17 +541,23 @@ def test_hold_release_and_reload_to_a_new_relay(daemon, tmp_path):
     d.stop()
 
 
-def test_message_held_while_waiting_for_its_rate_slot_is_not_sent(daemon, tmp_path):
+def test_messages_held_or_deleted_while_waiting_for_a_rate_slot_are_not_sent(daemon, tmp_path):
     with start_aiosmtpd(tmp_path / "srv") as srv:
         # 20 a minute: one every 3 s.
         d = start(daemon, {"default": relay(srv.port, rate=20)})
         first = submit(d, "alice@example.com", ["bob@example.org"], SIMPLE)
         second = submit(d, "alice@example.com", ["carol@example.org"], SIMPLE)
+        third = submit(d, "alice@example.com", ["dave@example.org"], SIMPLE)
         wait_state(d, first, "sent")
+        # Both wait in the pool for their slots: one is held, one deleted.
+        assert d.result({"cmd": "stats"})["relays"][0]["in_flight"] == 2
         assert d.result({"cmd": "hold", "ids": [second]}) == {"ids": [second]}
-        time.sleep(4)
+        assert d.result({"cmd": "delete", "ids": [third]}) == {"ids": [third]}
+        time.sleep(7)
         assert len(srv.messages()) == 1 and d.show(second)["state"] == "held"
         assert d.show(second)["recipients"][0]["attempts"] == 0
+        assert [m["id"] for m in d.list()] == [first, second]
+        assert d.result({"cmd": "stats"})["relays"][0]["in_flight"] == 0  # dropped from the pool
         started = time.monotonic()
         d.ctl("release", second)
         wait_state(d, second, "sent")
