@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/store_async.hpp"
+// base64_encode: spool/mime_encoding.hpp has one too, but its base64_decode
+// clashes with smtp_auth.cpp's at link time; use the daemon's.
+#include "daemon/smtp_auth.hpp"
 
 namespace mailqd {
 namespace {
@@ -15,6 +18,16 @@ Error unknown_ids(const std::vector<std::string>& ids)
     std::string text = "unknown queue ID ";
     for (std::size_t i = 0; i < ids.size(); ++i) text += (i ? ", " : "") + ids[i];
     return make_error(ErrorKind::not_found, text);
+}
+
+bool valid_utf8(const std::string& text)
+{
+    try {
+        (void)Json(text).dump();
+        return true;
+    } catch (const Json::type_error&) {
+        return false;
+    }
 }
 
 using StoreOp = Status (Store::*)(const std::string&);
@@ -89,6 +102,8 @@ Result<Json> ControlCommands::show(const Json& request)
     if (request.value("raw", false)) {
         auto data = reader_.message_data(id);
         if (!data) return data.error();
+        // JSON strings are UTF-8: 8-bit mail is also sent exactly, as base64.
+        if (!valid_utf8(*data)) out["raw_base64"] = base64_encode(*data);
         out["raw"] = std::move(*data);
     }
     return out;

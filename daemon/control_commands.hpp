@@ -4,6 +4,17 @@
 // commits and never block the io thread on fsync.
 // Trusts nothing in a request: every field is type-checked, IDs are only
 // ever passed to the store as bound parameters.
+//
+// Results ({"ok":true,"result":...}):
+//   list                     [message, ...]            (DESIGN.md section 5)
+//   show {"id","raw":bool}   message + "attempts"; with raw: "raw" (the stored
+//                            message; "raw_base64" too when it is not UTF-8)
+//   hold|release|retry|delete {"ids":[...]} or {"all":true}
+//                            {"ids":[applied IDs]}; unknown IDs: kind 67
+//                            "unknown queue ID A, B" after applying the rest
+//   stats                    {"queue","relays","mailboxes"}
+//   fetch {"mailboxes":[...]} whatever hooks.fetch returns; kind 67 when no
+//                            mailbox is configured or a name is unknown
 #pragma once
 
 #include <functional>

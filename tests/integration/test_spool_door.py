@@ -183,3 +183,21 @@ def test_reload_applies_the_size_limit(daemon):
     spool_drop(d.spool, "after", big)
     wait_until(lambda: "after.reason" in bad(d), what="the file over the new limit in bad/")
     assert len(d.list()) == 1
+
+
+def test_eight_bit_message_comes_back_exactly(daemon):
+    import base64
+    d = daemon()
+    spool_drop(d.spool, "latin1", b"From: a@example.com\nTo: b@example.org\nSubject: caf\xe9\n\nna\xefve\n")
+    m = wait_until(lambda: d.list(), what="queued")[0]
+    shown = d.show(m["id"], raw=True)
+    data = base64.b64decode(shown["raw_base64"])
+    assert data.endswith(b"Subject: caf\xe9\r\n\r\nna\xefve\r\n")
+    assert len(data) == m["size"]
+    assert "raw_base64" not in d.show(queue_one_ascii(d), raw=True)
+
+
+def queue_one_ascii(d):
+    spool_drop(d.spool, "ascii", GOOD)
+    wait_until(lambda: len(d.list()) == 2, what="the second message")
+    return next(m["id"] for m in d.list() if m["sender"] == "alice@example.com")
