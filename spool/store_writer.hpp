@@ -2,7 +2,8 @@
 // commit is in flight are run together in the next transaction and share its
 // fsync. A job's completion runs only after its transaction is durable (or
 // with the error that stopped it), on the writer thread: callers post it back
-// to their own executor.
+// to their own executor. Checkpoints (copying the WAL into the database
+// file) run after a batch's completions, not inside its commit.
 #pragma once
 
 #include <condition_variable>
@@ -38,21 +39,28 @@ public:
     // Counters for benchmarks and stats.
     std::uint64_t commits() const;
     std::uint64_t jobs() const;
+    std::uint64_t checkpoints() const;
+
+    // WAL size (frames) from which the writer checkpoints, as SQLite's
+    // automatic checkpoint would.
+    static constexpr int checkpoint_frames = 1000;
 
 private:
     StoreWriter(std::unique_ptr<Store> store, std::size_t max_batch);
     struct Item { Job job; Done done; };
     void run();
+    void after_commits();
     std::size_t run_transaction(std::vector<Item>& batch, std::size_t first,
                                 std::vector<Status>& outcomes, std::size_t& commits);
 
     std::unique_ptr<Store> store_;
     std::size_t max_batch_;
+    int wal_frames_ = 0;  // writer thread: frames in the WAL after the last commit
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::vector<Item> pending_;
     bool stopping_ = false;
-    std::uint64_t commits_ = 0, jobs_ = 0;
+    std::uint64_t commits_ = 0, jobs_ = 0, checkpoints_ = 0;
     std::thread thread_;
 };
 

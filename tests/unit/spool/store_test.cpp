@@ -127,6 +127,18 @@ TEST_F(StoreTest, AcceptQueuesEveryRecipientDueNow)
     EXPECT_EQ(*data, m.data);
 }
 
+TEST_F(StoreTest, QueueIdsFollowTheOrderOfAcceptance)
+{
+    // Time-ordered IDs keep inserts at the right edge of the indexes.
+    std::string previous;
+    for (int i = 0; i < 300; ++i) {
+        const std::string id = accept(make_message(), t0_);
+        EXPECT_TRUE(std::regex_match(id, std::regex("[0-9A-F]{12}"))) << id;
+        EXPECT_GT(id, previous);
+        previous = id;
+    }
+}
+
 TEST_F(StoreTest, AcceptRefusesAMessageWithoutRecipients)
 {
     auto id = store_->accept(make_message({}), t0_);

@@ -267,6 +267,28 @@ TEST(StoreWriter, DestructorFinishesEverythingPosted)
     EXPECT_EQ(test::open_store(dir.db())->list(std::nullopt)->size(), 50u);
 }
 
+TEST(StoreWriter, CheckpointsKeepTheWalNearItsThreshold)
+{
+    TempDir dir;
+    auto writer = open_writer(dir.db());
+    NewMessage big = make_message();
+    big.data.append(8 * 1024, 'x');  // a few WAL frames per commit
+    // One commit at a time: about 2500 frames in all, so without
+    // checkpoints the WAL would grow past 10 MB.
+    for (int i = 0; i < 400; ++i) {
+        std::promise<Status> committed;
+        writer->post(accept_job(std::make_shared<std::string>(), big),
+                     [&](Status st) { committed.set_value(std::move(st)); });
+        ASSERT_TRUE(committed.get_future().get().ok());
+    }
+    EXPECT_GE(writer->checkpoints(), 1u);
+    // The WAL starts over after each checkpoint; its file keeps the
+    // largest size it reached: the threshold plus one commit's frames.
+    const auto wal = std::filesystem::file_size(dir.path() / "queue.db-wal");
+    EXPECT_LT(wal, (StoreWriter::checkpoint_frames + 50) * (4096 + 24) + 32);
+    EXPECT_EQ(test::open_store(dir.db())->list(std::nullopt)->size(), 400u);
+}
+
 TEST(StoreWriter, OpenReportsABadPath)
 {
     TempDir dir;
