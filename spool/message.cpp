@@ -43,20 +43,30 @@ std::optional<std::string_view> field_name(std::string_view line)
 
 }  // namespace
 
+// Line by line with memchr rather than char by char: every message taken in
+// passes here (4 KB of mostly CRLF text per submission).
 std::string normalize_crlf(std::string_view text)
 {
     std::string out;
     out.reserve(text.size() + text.size() / 32 + 2);
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '\r') {
+    // Inside a line (up to the LF, less the CR just before it) every CR is a
+    // bare one and becomes CRLF too.
+    auto append_line = [&out](std::string_view line) {
+        for (std::size_t cr; (cr = line.find('\r')) != std::string_view::npos; line.remove_prefix(cr + 1)) {
+            out.append(line.substr(0, cr));
             out += "\r\n";
-            if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-        } else if (c == '\n') {
-            out += "\r\n";
-        } else {
-            out += c;
         }
+        out.append(line);
+    };
+    while (!text.empty()) {
+        const std::size_t lf = text.find('\n');
+        if (lf == std::string_view::npos) {
+            append_line(text);
+            break;
+        }
+        append_line(text.substr(0, lf > 0 && text[lf - 1] == '\r' ? lf - 1 : lf));
+        out += "\r\n";
+        text.remove_prefix(lf + 1);
     }
     if (!out.empty() && out.back() != '\n') out += "\r\n";
     return out;
