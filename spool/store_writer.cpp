@@ -12,6 +12,8 @@
 // jobs posted meanwhile make the next batch bigger.
 #include "spool/store_writer.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 
 namespace mailqd {
@@ -95,6 +97,7 @@ void StoreWriter::run()
             wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
             if (pending_.empty())
                 return;  // stopping, and everything posted has been done
+            gather(lock);
             const std::size_t n = std::min(pending_.size(), max_batch_);
             batch.assign(std::make_move_iterator(pending_.begin()),
                          std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(n)));
@@ -102,8 +105,11 @@ void StoreWriter::run()
         }
         std::vector<Status> outcomes(batch.size());
         std::size_t commits = 0;
+        const auto started = std::chrono::steady_clock::now();
         for (std::size_t next = 0; next < batch.size();)
             next = run_transaction(batch, next, outcomes, commits);
+        last_batch_ = batch.size();
+        last_commit_time_ = std::chrono::steady_clock::now() - started;
         {
             std::lock_guard lock(mutex_);
             commits_ += commits;
@@ -116,6 +122,22 @@ void StoreWriter::run()
                 batch[i].done(std::move(outcomes[i]));
         after_commits();
     }
+}
+
+// Group commit window: when fewer jobs wait than the last batch held, the
+// submitters of that batch are most likely busy sending their next
+// message; waiting for them (at most half as long as the last commit took,
+// and never more than a millisecond) lets them share the next fsync instead
+// of each half of them paying for one. A lone submitter never waits: its
+// last batch was 1.
+void StoreWriter::gather(std::unique_lock<std::mutex>& lock)
+{
+    const std::size_t wanted = std::min(last_batch_, max_batch_);
+    if (pending_.size() >= wanted || stopping_)
+        return;
+    const auto window = std::min<std::chrono::steady_clock::duration>(last_commit_time_ / 2,
+                                                                      std::chrono::milliseconds(1));
+    wake_.wait_for(lock, window, [&] { return stopping_ || pending_.size() >= wanted; });
 }
 
 // Writer thread, after a batch's completions went out. Readers are not

@@ -6,6 +6,7 @@
 // file) run after a batch's completions, not inside its commit.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -49,13 +50,17 @@ private:
     StoreWriter(std::unique_ptr<Store> store, std::size_t max_batch);
     struct Item { Job job; Done done; };
     void run();
+    void gather(std::unique_lock<std::mutex>& lock);
     void after_commits();
     std::size_t run_transaction(std::vector<Item>& batch, std::size_t first,
                                 std::vector<Status>& outcomes, std::size_t& commits);
 
     std::unique_ptr<Store> store_;
     std::size_t max_batch_;
-    int wal_frames_ = 0;  // writer thread: frames in the WAL after the last commit
+    // Writer thread only:
+    int wal_frames_ = 0;  // frames in the WAL after the last commit
+    std::size_t last_batch_ = 0;
+    std::chrono::steady_clock::duration last_commit_time_{};
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::vector<Item> pending_;
