@@ -1,0 +1,18 @@
+// libFuzzer target: the submit door's command parser
+// (daemon/submit_commands.cpp) on one untrusted command line.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "daemon/submit_commands.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    std::string_view line(reinterpret_cast<const char*>(data), size);
+    mailqd::SubmitCommand command = mailqd::parse_submit_command(line);
+    // The address or argument is a piece of the line, never more.
+    if (command.argument.size() > line.size()) std::abort();
+    if (mailqd::to_string(command.verb).empty()) std::abort();
+    return 0;
+}
