@@ -29,6 +29,8 @@ Status cmd_fetch(CliContext& context, const CommandArgs& args);
 Status cmd_submit(CliContext& context, const CommandArgs& args);
 // cmd_send.cpp: compose a MIME message from options and submit it.
 Status cmd_send(CliContext& context, const CommandArgs& args);
+// cmd_inbox.cpp: read the Maildirs that POP3 fetching writes.
+Status cmd_inbox(CliContext& context, const CommandArgs& args);
 // The sendmail personality is not a command: see cmd_sendmail.hpp.
 
 }  // namespace mailqd

@@ -36,6 +36,8 @@ Result<CliSettings> load_cli_settings(const std::optional<std::filesystem::path>
     settings.control_socket = load.config->control.socket;
     settings.submit_socket = load.config->submit.socket;
     settings.hostname = load.config->queue.hostname;
+    for (const auto& m : load.config->mailboxes)
+        settings.maildirs.emplace_back(m.name, m.maildir);
     return settings;
 }
 
@@ -83,6 +85,20 @@ Result<std::string> CliContext::hostname()
     if (!s->hostname.empty())
         return s->hostname;
     return machine_fqdn();
+}
+
+Result<std::filesystem::path> CliContext::maildir(std::string_view name)
+{
+    auto s = settings();
+    if (!s)
+        return s.error();
+    for (const auto& [mailbox, path] : s->maildirs)
+        if (name.empty() || mailbox == name)
+            return path;
+    if (name.empty())
+        return make_error(ErrorKind::not_found, "no [mailbox.NAME] in the config"
+                          + (s->fallback_reason.empty() ? std::string() : " (" + s->fallback_reason + ")"));
+    return make_error(ErrorKind::not_found, "unknown mailbox " + std::string(name));
 }
 
 Error CliContext::explain(Error error)

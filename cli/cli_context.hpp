@@ -10,6 +10,9 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "cli/cli_args.hpp"
 #include "spool/result.hpp"
@@ -21,6 +24,8 @@ struct CliSettings {
     std::filesystem::path control_socket = "/run/mailqd/control.sock";
     std::filesystem::path submit_socket = "/run/mailqd/submit.sock";
     std::string hostname;  // queue.hostname; empty: the machine's name
+    // [mailbox.NAME] maildir paths in file order (mailqctl inbox).
+    std::vector<std::pair<std::string, std::filesystem::path>> maildirs;
     // Set when a lenient load fell back to the defaults: why, for errors.
     std::string fallback_reason;
 };
@@ -48,6 +53,9 @@ public:
     Result<std::filesystem::path> submit_socket();
     // The domain for bare user names and the invoking user's address.
     Result<std::string> hostname();
+    // The Maildir of [mailbox.NAME], or of the first mailbox when name is
+    // empty. not_found (67) for an unknown name or when none is configured.
+    Result<std::filesystem::path> maildir(std::string_view name);
 
     // A socket error with the reason the config was not used, if it was
     // not: "cannot reach ... (config X not used: ...)".

@@ -29,6 +29,10 @@ constexpr std::array commands{
     Command{"delete", cmd_delete, "delete ID..."},
     Command{"stats", cmd_stats, "stats [--json]"},
     Command{"fetch", cmd_fetch, "fetch [MAILBOX...]"},
+    Command{"inbox", cmd_inbox,
+            "inbox [MAILBOX] [--new] [--json]\n"
+            "  mailqctl inbox show HANDLE [--mailbox M] [--json] [--html]\n"
+            "  mailqctl inbox save HANDLE --dir DIR [--mailbox M] [--force] [--json]"},
     Command{"submit", cmd_submit, "submit [-f SENDER] [RCPT...] < MESSAGE"},
     Command{"send", cmd_send,
             "send --from A --to A [--cc A] [--bcc A] [--subject S]\n"
