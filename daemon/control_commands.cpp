@@ -4,9 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/store_async.hpp"
-// base64_encode: spool/mime_encoding.hpp has one too, but its base64_decode
-// clashes with smtp_auth.cpp's at link time; use the daemon's.
-#include "daemon/smtp_auth.hpp"
+#include "spool/mime_encoding.hpp"
 
 namespace mailqd {
 namespace {
@@ -103,7 +101,7 @@ Result<Json> ControlCommands::show(const Json& request)
         auto data = reader_.message_data(id);
         if (!data) return data.error();
         // JSON strings are UTF-8: 8-bit mail is also sent exactly, as base64.
-        if (!valid_utf8(*data)) out["raw_base64"] = base64_encode(*data);
+        if (!valid_utf8(*data)) out["raw_base64"] = base64_encode(*data, 0);
         out["raw"] = std::move(*data);
     }
     return out;

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include <openssl/evp.h>
+#include "spool/mime_encoding.hpp"
 
 namespace mailqd {
 namespace {
@@ -33,37 +33,22 @@ std::string_view to_string(AuthMechanism mechanism)
     return "?";
 }
 
-std::string base64_encode(std::string_view data)
+std::string sasl_base64_encode(std::string_view data)
 {
-    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(data.data()),
-                            static_cast<int>(data.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
+    return base64_encode(data, 0);
 }
 
-std::optional<std::string> base64_decode(std::string_view text)
+std::optional<std::string> sasl_base64_decode(std::string_view text)
 {
     if (text.size() % 4 != 0) return std::nullopt;
-    if (text.empty()) return std::string();
-    // EVP_DecodeBlock accepts some junk (whitespace); be strict ourselves.
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '+' || c == '/' || (c == '=' && i >= text.size() - 2);
+                  c == '+' || c == '/' || (c == '=' && i + 2 >= text.size());
         if (!ok) return std::nullopt;
     }
-    if (text[text.size() - 2] == '=' && text.back() != '=') return std::nullopt;
-    std::string out(3 * text.size() / 4 + 1, '\0');
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(text.data()),
-                            static_cast<int>(text.size()));
-    if (n < 0) return std::nullopt;
-    // EVP_DecodeBlock counts padding as zero bytes.
-    std::size_t padding = text.back() == '=' ? (text[text.size() - 2] == '=' ? 2 : 1) : 0;
-    out.resize(static_cast<std::size_t>(n) - padding);
-    return out;
+    if (text.size() >= 2 && text[text.size() - 2] == '=' && text.back() != '=') return std::nullopt;
+    return base64_decode(text);
 }
 
 std::string auth_plain_response(std::string_view user, std::string_view secret)
@@ -73,14 +58,14 @@ std::string auth_plain_response(std::string_view user, std::string_view secret)
     raw += user;
     raw += '\0';
     raw += secret;
-    return base64_encode(raw);
+    return sasl_base64_encode(raw);
 }
 
 std::string xoauth2_response(std::string_view user, std::string_view token)
 {
     std::string raw = "user=" + std::string(user) + "\x01" + "auth=Bearer " + std::string(token) +
                       "\x01\x01";
-    return base64_encode(raw);
+    return sasl_base64_encode(raw);
 }
 
 Result<AuthMechanism> choose_auth_mechanism(RelayAuth configured,

@@ -17,10 +17,12 @@ enum class AuthMechanism { plain, login, xoauth2 };
 
 std::string_view to_string(AuthMechanism mechanism);  // "PLAIN", "LOGIN", "XOAUTH2"
 
-// Standard base64 (OpenSSL EVP_EncodeBlock), no line breaks.
-std::string base64_encode(std::string_view data);
-// Strict: nullopt on a character outside the alphabet or a bad length.
-std::optional<std::string> base64_decode(std::string_view text);
+// SASL base64 (RFC 4648 on one line, as AUTH wants it), built on the MIME
+// codec in spool/mime_encoding.hpp.
+std::string sasl_base64_encode(std::string_view data);
+// Strict: nullopt on whitespace, a character outside the alphabet or a bad
+// length, which the lenient MIME decoder would accept.
+std::optional<std::string> sasl_base64_decode(std::string_view text);
 
 // Initial response of AUTH PLAIN: base64("\0user\0secret").
 std::string auth_plain_response(std::string_view user, std::string_view secret);

@@ -185,9 +185,9 @@ awaitable<PhaseError> SmtpSession::auth_exchange(AuthMechanism mechanism)
     case AuthMechanism::login:
         reply = co_await command("AUTH LOGIN");
         if (auto error = unexpected(SmtpStage::auth, reply, 3)) co_return error;
-        reply = co_await command(base64_encode(user));
+        reply = co_await command(sasl_base64_encode(user));
         if (auto error = unexpected(SmtpStage::auth, reply, 3)) co_return error;
-        reply = co_await command(base64_encode(secret));
+        reply = co_await command(sasl_base64_encode(secret));
         break;
     case AuthMechanism::xoauth2:
         reply = co_await command("AUTH XOAUTH2 " + xoauth2_response(user, secret));
