@@ -224,8 +224,6 @@ def test_send_queues_with_bcc_only_in_the_envelope(daemon, files):
     assert "hidden@" not in raw and "Bcc" not in raw
 
 
-@pytest.mark.xfail(reason="mailqd has no delivery (scheduler + relay pool) yet; "
-                   "remove this marker when it has", strict=False)
 def test_end_to_end_through_the_relay(daemon, files, tmp_path):
     with start_aiosmtpd(tmp_path / "relay") as relay:
         d = daemon(sections={"relay.default": {"port": relay.port}})
