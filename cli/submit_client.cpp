@@ -133,8 +133,10 @@ Result<Extensions> open_session(Session& session, const SubmitClientOptions& opt
     auto greeting = session.read_reply();
     if (!greeting)
         return greeting.error();
+    // 554 5.7.1 at the greeting: the daemon refuses this user (EX_NOPERM).
+    const bool refused = !greeting->lines.empty() && greeting->lines[0].starts_with("5.7.");
     if (greeting->code != 220)
-        return reply_error("greeting", *greeting, ErrorKind::unavailable);
+        return reply_error("greeting", *greeting, refused ? ErrorKind::permission : ErrorKind::unavailable);
     auto ehlo = session.command("EHLO " + options.helo);
     if (!ehlo)
         return ehlo.error();

@@ -4,6 +4,7 @@
 #include <list>
 #include <spdlog/spdlog.h>
 
+#include "daemon/peer_access.hpp"
 #include "daemon/spawn.hpp"
 #include "daemon/unix_socket.hpp"
 
@@ -26,6 +27,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
     UnixAcceptor acceptor;
     ControlCommands& commands;
     std::filesystem::path path;
+    std::string group;  // peers must be in it; empty: anyone the file mode lets in
     std::list<std::weak_ptr<Socket>> sessions;
     bool stopped = false;
 };
@@ -40,6 +42,7 @@ ControlServer::~ControlServer() { stop(); }
 Status ControlServer::listen(const std::filesystem::path& path, mode_t mode, const std::string& group)
 {
     impl_->path = path;
+    impl_->group = group;
     return bind_unix_socket(impl_->acceptor, path, mode, group);
 }
 
@@ -81,6 +84,13 @@ awaitable<void> ControlServer::Impl::accept_loop()
 awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
 {
     auto self = shared_from_this();
+    if (Status allowed = check_peer_group(socket->native_handle(), group); !allowed) {
+        spdlog::warn("control socket: refused: {}", allowed.error().message);
+        co_await answer(*socket, error_response(allowed.error().context("permission denied")));
+        error_code ignored;
+        socket->close(ignored);
+        co_return;
+    }
     asio::steady_timer idle(socket->get_executor());
     std::string buffer;
     for (;;) {

@@ -1,7 +1,9 @@
 // The control socket (DESIGN.md section 5): a Unix stream socket where each
 // request is one JSON line and each reply one JSON line. Transport only;
 // the verbs live in ControlCommands.
-// Trusts the socket's mode and group for access; a request larger than
+// Access: the socket's mode and group, and on top of them the peer's
+// credentials (SO_PEERCRED): only members of the group, root and the daemon's
+// own user get an answer, so a wrong chmod does not open the socket. A request larger than
 // max_control_request is answered with an error and the connection closed,
 // an idle client is dropped.
 #pragma once

@@ -21,7 +21,10 @@ std::variant<DaemonOptions, int> parse_daemon_options(int argc, char** argv)
         ("help,h", "print this help and exit");
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(argc, argv).options(visible).run(), vm);
+        // `mailqd --check-config FILE`: the file may also come as an operand.
+        po::positional_options_description operand;
+        operand.add("config", 1);
+        po::store(po::command_line_parser(argc, argv).options(visible).positional(operand).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
         std::cerr << "mailqd: " << e.what() << "\n" << visible;

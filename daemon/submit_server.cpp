@@ -5,8 +5,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <pwd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -14,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/line_reader.hpp"
+#include "daemon/peer_access.hpp"
 #include "daemon/submit_listen.hpp"
 #include "daemon/submit_session.hpp"
 #include "daemon/unix_socket.hpp"
@@ -23,23 +22,21 @@ namespace {
 
 // The submitting Unix user (DESIGN.md section 3): the peer's uid from the
 // kernel, as a name when it has one.
-std::string peer_user(int fd)
-{
-    struct ucred cred {};
-    socklen_t length = sizeof cred;
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return "unknown";
-    std::vector<char> buffer(16 * 1024);
-    struct passwd entry {};
-    struct passwd* found = nullptr;
-    if (::getpwuid_r(cred.uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found)
-        return found->pw_name;
-    return std::to_string(cred.uid);
-}
-
 std::string peer_identity(asio::local::stream_protocol::socket& socket)
 {
-    return peer_user(socket.native_handle());
+    auto peer = peer_credentials(socket.native_handle());
+    return peer ? peer->user : std::string("unknown");
 }
+
+// Only members of the socket's group (and root, and the daemon's own user)
+// may submit through the Unix socket, whatever its file mode says. The TCP
+// listener has no credentials; it is for loopback.
+Status peer_allowed(asio::local::stream_protocol::socket& socket, const std::string& group)
+{
+    return check_peer_group(socket.native_handle(), group);
+}
+
+Status peer_allowed(asio::ip::tcp::socket&, const std::string&) { return {}; }
 
 std::string peer_identity(asio::ip::tcp::socket& socket)
 {
@@ -60,6 +57,7 @@ struct SubmitServer::Impl : std::enable_shared_from_this<Impl> {
     std::shared_ptr<const AcceptFn> accept;
     std::optional<UnixAcceptor> unix_acceptor;
     std::filesystem::path unix_path;
+    std::string unix_group;  // peers must be in it; empty: anyone the file mode lets in
     ino_t unix_inode = 0;  // so stop() removes only the socket file it made
     std::optional<TcpAcceptor> tcp_acceptor;
     bool stopped = false;
@@ -78,9 +76,9 @@ struct SubmitServer::Impl : std::enable_shared_from_this<Impl> {
 
 namespace {
 
-awaitable<void> refuse(std::shared_ptr<LineStream> stream)
+awaitable<void> refuse(std::shared_ptr<LineStream> stream, std::string line)
 {
-    co_await stream->write("421 4.3.2 Too many connections\r\n", std::chrono::seconds(5));
+    co_await stream->write(line + "\r\n", std::chrono::seconds(5));
     stream->close();
 }
 
@@ -109,14 +107,21 @@ template <class Socket>
 void SubmitServer::Impl::start_session(Socket socket, std::string door)
 {
     SessionParams params{{}, accept, std::move(door), peer_identity(socket)};
+    Status allowed = peer_allowed(socket, unix_group);
     auto stream = std::make_shared<LineStream>(StreamSocket(std::move(socket)));
+    if (!allowed) {
+        spdlog::warn("submit: refused {}: {}", params.submitter, allowed.error().message);
+        asio::co_spawn(executor, refuse(stream, "554 5.7.1 not authorised to submit (" + allowed.error().message + ")"),
+                       asio::detached);
+        return;
+    }
     std::uint64_t id = 0;
     {
         std::lock_guard lock(mutex);
         params.options = options;
         if (sessions.size() >= options.max_clients) {
             spdlog::warn("submit: refusing a {} client: max_clients={} reached", params.door, options.max_clients);
-            asio::co_spawn(executor, refuse(stream), asio::detached);
+            asio::co_spawn(executor, refuse(stream, "421 4.3.2 Too many connections"), asio::detached);
             return;
         }
         id = ++next_session;
@@ -164,6 +169,7 @@ Status SubmitServer::listen_unix(const std::filesystem::path& path, mode_t mode,
     if (Status bound = bind_unix_socket(acceptor, path, mode, group); !bound) return bound;
     impl_->unix_acceptor.emplace(std::move(acceptor));
     impl_->unix_path = path;
+    impl_->unix_group = group;
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) impl_->unix_inode = st.st_ino;
     return {};

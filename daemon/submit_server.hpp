@@ -37,7 +37,9 @@ public:
     ~SubmitServer();
 
     // Binds; a stale socket file is replaced, a live one is an error.
-    // group empty: leave the group as is.
+    // group: the socket file's group, and peers must be members of it
+    // (SO_PEERCRED; root and the daemon's own user always may).
+    // group empty: leave the file's group as is and let in any peer.
     Status listen_unix(const std::filesystem::path& path, mode_t mode, const std::string& group);
     // "127.0.0.1:2525" or "[::1]:2525".
     Status listen_tcp(const std::string& address);
