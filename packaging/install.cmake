@@ -27,12 +27,20 @@ if(MAILQD_SENDMAIL_LINKS)
       \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/mailq\" SYMBOLIC)")
 endif()
 
-# systemd units, users and directories.
+# systemd units, users and directories. The build tree's copy of the unit
+# names the configured prefix; the installed one is made at install time, so
+# that `cmake --install --prefix /usr` and cpack (prefix /usr) get
+# ExecStart=/usr/sbin/mailqd whatever the build was configured with.
 set(SBINDIR ${CMAKE_INSTALL_FULL_SBINDIR})
 configure_file(${PROJECT_SOURCE_DIR}/systemd/mailqd.service
   ${PROJECT_BINARY_DIR}/systemd/mailqd.service @ONLY)
 set(MAILQD_SYSTEMD_UNITDIR lib/systemd/system CACHE STRING "where the unit goes, under the prefix")
-install(FILES ${PROJECT_BINARY_DIR}/systemd/mailqd.service DESTINATION ${MAILQD_SYSTEMD_UNITDIR})
+install(CODE "
+  set(SBINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}\")
+  configure_file(\"${PROJECT_SOURCE_DIR}/systemd/mailqd.service\"
+    \"${PROJECT_BINARY_DIR}/systemd/install/mailqd.service\" @ONLY)
+  file(INSTALL DESTINATION \"\${CMAKE_INSTALL_PREFIX}/${MAILQD_SYSTEMD_UNITDIR}\"
+    TYPE FILE FILES \"${PROJECT_BINARY_DIR}/systemd/install/mailqd.service\")")
 install(FILES systemd/mailqd.sysusers DESTINATION lib/sysusers.d RENAME mailqd.conf)
 install(FILES systemd/mailqd.tmpfiles DESTINATION lib/tmpfiles.d RENAME mailqd.conf)
 
@@ -56,6 +64,7 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/packaging/debian/postinst
   ${PROJECT_SOURCE_DIR}/packaging/debian/prerm
-  ${PROJECT_SOURCE_DIR}/packaging/debian/postrm)
+  ${PROJECT_SOURCE_DIR}/packaging/debian/postrm
+  ${PROJECT_SOURCE_DIR}/packaging/debian/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 include(CPack)
