@@ -7,9 +7,11 @@ for what was not written, and a later pull gets everything exactly once.
 
 Needs root to mount tmpfs; skipped (with the reason) otherwise."""
 
+import os
 import re
 import smtplib
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +99,12 @@ def test_full_queue_disk_gives_4xx_keeps_queue_and_recovers(tmpfs, daemon):
     # The filler takes all but 3 MB: deleting it later gives space back even
     # though the queue itself filled what was left.
     filler = fill(disk, name="filler", reserve=3 << 20)
+    # A spool client writes its file while there is room; its rename into
+    # incoming/ comes when the disk is full.
+    spool = disk / "spool"
+    spool_file = spool / "tmp" / "full-spool"
+    # As big as the others, so it cannot slip into the database's free pages.
+    spool_file.write_bytes(big_message(2000).replace(b"From: full@", b"From: spool@"))
     acked = {}
     conn = smtplib.LMTP(str(d.submit_socket), timeout=30)
     refusal = None
@@ -112,6 +120,7 @@ def test_full_queue_disk_gives_4xx_keeps_queue_and_recovers(tmpfs, daemon):
     assert 400 <= refusal[0] < 500, f"the full disk gave a permanent failure: {refusal}"
     assert acked, "not one message fitted"
     rest = fill(disk, name="rest")
+    os.rename(spool_file, spool / "incoming" / "full-spool")
 
     # Every new submission is refused temporarily, over LMTP and mailqctl submit.
     code, reply = submit_once(d, big_message(1000))
@@ -125,6 +134,11 @@ def test_full_queue_disk_gives_4xx_keeps_queue_and_recovers(tmpfs, daemon):
     assert code == 250 or 400 <= code < 500, (code, reply)
     if code == 250:
         acked[reply] = small
+
+    # The spool file waits in incoming/: neither queued nor moved to bad/.
+    time.sleep(1)
+    assert (spool / "incoming" / "full-spool").exists()
+    assert list((spool / "bad").iterdir()) == []
 
     # Nothing queued before was damaged.
     listed = {m["id"] for m in d.list()}
@@ -143,6 +157,11 @@ def test_full_queue_disk_gives_4xx_keeps_queue_and_recovers(tmpfs, daemon):
     assert out.stdout.decode().strip() in {m["id"] for m in d.list()}
     for queue_id, data in acked.items():
         assert d.show(queue_id, raw=True)["raw"].encode().endswith(data), queue_id  # after added headers (Date, Received)
+    # The spool watcher retries on its own (retry_after, 30 s).
+    wait_until(lambda: not (spool / "incoming" / "full-spool").exists(), timeout=45,
+               what="the spool file to be taken after the disk was freed", interval=0.5)
+    assert list((spool / "bad").iterdir()) == []
+    assert len([m for m in d.list() if m["sender"] == "spool@example.com"]) == 1
     d.stop()
 
 
