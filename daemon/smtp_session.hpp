@@ -40,9 +40,9 @@ private:
 
     // messages (smtp_transaction.cpp)
     awaitable<PhaseError> deliver(MessageSource source, MessageSink sink, SessionResult* result);
-    awaitable<PhaseError> transaction(const OutgoingMessage& message,
+    awaitable<PhaseError> transaction(const OutgoingMessage& message, bool reset_first,
                                       std::vector<std::optional<SmtpOutcome>>* outcomes);
-    awaitable<PhaseError> send_envelope(const OutgoingMessage& message,
+    awaitable<PhaseError> send_envelope(const OutgoingMessage& message, bool reset_first,
                                         std::vector<std::optional<SmtpOutcome>>* outcomes);
     awaitable<PhaseError> send_message_data(const OutgoingMessage& message,
                                             std::vector<std::optional<SmtpOutcome>>* outcomes);

@@ -1,7 +1,8 @@
 // SMTP client session: the messages. Each one is a transaction (RSET between
-// them), pipelined when the server offers PIPELINING: MAIL, every RCPT and
-// DATA leave in one write and the replies are read after. The payload and
-// its final "." leave in one write too.
+// them), pipelined when the server offers PIPELINING: RSET, MAIL, every RCPT
+// and DATA leave in one write and the replies are read after (RFC 2920
+// allows RSET anywhere in a group), so a message costs two round trips, not
+// three. The payload and its final "." leave in one write too.
 #include <algorithm>
 
 #include "daemon/smtp_data.hpp"
@@ -57,12 +58,7 @@ awaitable<PhaseError> SmtpSession::deliver(MessageSource source, MessageSink sin
         if (!message) break;
         Outcomes outcomes(message->recipients.size());
         // RSET between messages only, so the last one is followed by QUIT alone.
-        PhaseError error;
-        if (n > 0) error = co_await reset();
-        if (error)
-            settle_open(&outcomes, *error);
-        else
-            error = co_await transaction(*message, &outcomes);
+        PhaseError error = co_await transaction(*message, n > 0, &outcomes);
         MessageOutcome done{message->id, {}};
         for (std::size_t i = 0; i < outcomes.size(); ++i) {
             const auto& r = message->recipients[i];
@@ -78,14 +74,15 @@ awaitable<PhaseError> SmtpSession::deliver(MessageSource source, MessageSink sin
     co_return std::nullopt;
 }
 
-awaitable<PhaseError> SmtpSession::transaction(const OutgoingMessage& message, Outcomes* outcomes)
+awaitable<PhaseError> SmtpSession::transaction(const OutgoingMessage& message, bool reset_first,
+                                               Outcomes* outcomes)
 {
     if (message.recipients.empty()) co_return std::nullopt;
     if (auto refusal = check_unsendable(message)) {
         settle_open(outcomes, *refusal);
         co_return std::nullopt;
     }
-    PhaseError error = co_await send_envelope(message, outcomes);
+    PhaseError error = co_await send_envelope(message, reset_first, outcomes);
     if (!error && any_open(*outcomes)) error = co_await send_message_data(message, outcomes);
     if (error) settle_open(outcomes, *error);
     co_return error;
@@ -108,9 +105,12 @@ std::optional<SmtpOutcome> SmtpSession::check_unsendable(const OutgoingMessage& 
     return std::nullopt;
 }
 
-// MAIL, RCPTs and DATA, up to the reply to DATA. Rejected recipients get
-// their outcome; accepted ones stay open for the end-of-data reply.
-awaitable<PhaseError> SmtpSession::send_envelope(const OutgoingMessage& message, Outcomes* outcomes)
+// [RSET,] MAIL, RCPTs and DATA, up to the reply to DATA. Rejected recipients
+// get their outcome; accepted ones stay open for the end-of-data reply. A
+// refused RSET ends the session (what was pipelined behind it is dropped
+// with the connection: no "." was sent, so nothing was delivered).
+awaitable<PhaseError> SmtpSession::send_envelope(const OutgoingMessage& message, bool reset_first,
+                                                 Outcomes* outcomes)
 {
     const bool pipelining = capabilities_.pipelining;
     MailParameters params;
@@ -119,15 +119,24 @@ awaitable<PhaseError> SmtpSession::send_envelope(const OutgoingMessage& message,
     params.body_8bitmime = capabilities_.eight_bit_mime && has_8bit(message.data);
     params.smtputf8 = capabilities_.smtputf8 &&
                       (needs_smtputf8(message) || has_8bit(header_section(message.data)));
-    std::vector<std::string> commands{mail_from_command(message.sender, params)};
+    std::vector<std::string> commands;
+    if (reset_first) commands.push_back("RSET");
+    const std::size_t mail = commands.size();
+    commands.push_back(mail_from_command(message.sender, params));
     for (const auto& r : message.recipients) commands.push_back(rcpt_to_command(r.address));
     commands.push_back("DATA");
 
     if (pipelining) {
         WireStatus sent = co_await connection_->send_lines(commands);
-        if (!sent.ok()) co_return failure_outcome(SmtpStage::mail, sent.failure, sent.detail);
+        const SmtpStage stage = reset_first ? SmtpStage::rset : SmtpStage::mail;
+        if (!sent.ok()) co_return failure_outcome(stage, sent.failure, sent.detail);
     }
-    WireReply reply = co_await exchange(pipelining, commands[0]);
+    WireReply reply;
+    if (reset_first) {
+        reply = co_await exchange(pipelining, commands.front());
+        if (auto error = unexpected(SmtpStage::rset, reply, 2)) co_return error;
+    }
+    reply = co_await exchange(pipelining, commands[mail]);
     if (auto error = closing(SmtpStage::mail, reply)) co_return error;
     const bool mail_ok = reply.reply.positive();
     if (!mail_ok) {
@@ -135,7 +144,7 @@ awaitable<PhaseError> SmtpSession::send_envelope(const OutgoingMessage& message,
         if (!pipelining) co_return std::nullopt;
     }
     for (std::size_t i = 0; i < message.recipients.size(); ++i) {
-        reply = co_await exchange(pipelining, commands[i + 1]);
+        reply = co_await exchange(pipelining, commands[mail + 1 + i]);
         if (auto error = closing(SmtpStage::rcpt, reply)) co_return error;
         if (mail_ok && !reply.reply.positive())
             (*outcomes)[i] = reply_outcome(SmtpStage::rcpt, reply.reply);
