@@ -108,7 +108,7 @@ Status inbox_list(CliContext& context, const CommandArgs& args)
     }
     for (const auto& r : rows) {
         auto text = [](const Json& j) { return j.is_string() ? sanitize(j.get<std::string>()) : std::string("-"); };
-        context.out() << r["handle"].get<std::string>() << '\n'
+        context.out() << sanitize(r["handle"].get<std::string>()) << '\n'
                       << "  " << pad_right(r["received_at"].get<std::string>(), 21)
                       << pad_right(text(r["from"]), 40) << ' ' << format_size(r["size"].get<std::uint64_t>())
                       << " att=" << r["attachments"].get<std::size_t>() << '\n'

@@ -1,6 +1,7 @@
 // HTML to readable text for `mailqctl inbox show` (see mime_parser.hpp).
 // A single pass over tags and text; trusts nothing (unclosed tags and
 // comments end the text), never builds a DOM.
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
@@ -127,14 +128,13 @@ std::size_t Converter::tag(std::string_view html, std::size_t i)
     while (name_end < inner.size() && std::isalnum(static_cast<unsigned char>(inner[name_end]))) ++name_end;
     std::string name = ascii_lowercase(inner.substr(0, name_end));
     if (!end_tag && (name == "script" || name == "style" || name == "head")) {
-        std::size_t skip = html.find("</" + name, close);
-        if (skip == std::string_view::npos) {
-            // Case-insensitive search for the end tag, bounded by the text.
-            std::string lower = ascii_lowercase(html.substr(close));
-            std::size_t at = lower.find("</" + name);
-            if (at == std::string::npos) return html.size();
-            skip = close + at;
-        }
+        // Case-insensitive search for the end tag; what it passes is skipped,
+        // so the whole conversion stays linear.
+        std::string end = "</" + name;
+        auto it = std::search(html.begin() + static_cast<std::ptrdiff_t>(close), html.end(), end.begin(),
+                              end.end(), [](char a, char b) { return ascii_lower(a) == b; });
+        if (it == html.end()) return html.size();
+        std::size_t skip = static_cast<std::size_t>(it - html.begin());
         std::size_t after = html.find('>', skip);
         return after == std::string_view::npos ? html.size() : after + 1;
     }

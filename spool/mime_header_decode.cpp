@@ -60,6 +60,9 @@ std::string q_decode(std::string_view text)
     return out;
 }
 
+constexpr std::size_t max_charset = 64;
+constexpr std::size_t max_word_text = 512;
+
 struct EncodedWord {
     std::size_t begin = 0, end = 0;  // the "=?...?=" range in the value
     std::string charset;
@@ -69,9 +72,11 @@ struct EncodedWord {
 // The encoded word starting at `at` ("=?cs?E?text?="), if there is one.
 std::optional<EncodedWord> encoded_word_at(std::string_view v, std::size_t at)
 {
-    std::size_t q1 = v.find('?', at + 2);
+    // Searches are bounded so that a header full of "=?" stays linear; real
+    // encoded words are at most 75 characters.
+    std::size_t q1 = v.substr(0, at + 2 + max_charset).find('?', at + 2);
     if (q1 == std::string_view::npos || q1 + 3 >= v.size() || v[q1 + 2] != '?') return std::nullopt;
-    std::size_t close = v.find("?=", q1 + 3);
+    std::size_t close = v.substr(0, q1 + 3 + max_word_text).find("?=", q1 + 3);
     if (close == std::string_view::npos) return std::nullopt;
     std::string_view charset = v.substr(at + 2, q1 - at - 2);
     std::string_view text = v.substr(q1 + 3, close - q1 - 3);

@@ -201,6 +201,18 @@ TEST(MimeParser, DepthAndPartLimits)
     EXPECT_FALSE(m.problems.empty());
 }
 
+TEST(MimeParser, HostileInputStaysFast)
+{
+    // Quadratic scans would take minutes here; bounded ones take milliseconds.
+    std::string words;
+    for (int i = 0; i < 200000; ++i) words += "=?x?Q?a ";
+    words += "?=";
+    EXPECT_FALSE(decode_header_text(words).empty());
+    std::string scripts;
+    for (int i = 0; i < 100000; ++i) scripts += "<SCRIPT>x</SCRIPT>y";
+    EXPECT_EQ(html_to_text(scripts), std::string(100000, 'y') + "\n");
+}
+
 TEST(HtmlText, BlocksEntitiesAndScripts)
 {
     EXPECT_EQ(html_to_text("<html><head><title>t</title><style>p{}</style></head><body>"
