@@ -26,5 +26,6 @@ def test_kill9_under_mixed_load():
     assert summary["lost"] == 0
     assert summary["duplicates"] <= summary["duplicate_bound"]
     assert summary["pop3_duplicates"] == 0
+    assert summary["spool_queued_twice"] == 0
     assert summary["acknowledged"] > KILLS, "too little load to test anything"
     assert summary["pop3_in_maildir"] == summary["pop3_added"] > 0
