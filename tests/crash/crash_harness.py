@@ -378,6 +378,10 @@ class Harness:
         entries = {}
         for m in listed:
             reply = self.daemon.show(m["id"], raw=True)
+            for r in reply["recipients"]:
+                records = sum(1 for a in reply.get("attempts", []) if a.get("recipient") == r["address"])
+                if records != r["attempts"]:
+                    self.fail(f"{m['id']} {r['address']}: attempts {r['attempts']} but {records} recorded")
             entries.setdefault(crash_id_of(reply["raw"].encode()), []).append(m["id"])
         resubmitted = sum(len(ids) - 1 for c, ids in entries.items() if c and c.startswith("sock-"))
         spool_twice = {c: ids for c, ids in entries.items() if c and c.startswith("spool-") and len(ids) > 1}
