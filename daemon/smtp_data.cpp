@@ -2,18 +2,20 @@
 #include "daemon/smtp_data.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace mailqd {
 
-std::string to_wire_data(std::string_view message)
+namespace {
+
+// Any mix of CR, LF and CRLF, byte by byte: each line end becomes CRLF, a
+// leading "." is doubled. Returns whether the text ended at a line start.
+bool append_wire_bytes(std::string& out, std::string_view text, bool line_start)
 {
-    std::string out;
-    out.reserve(message.size() + message.size() / 32 + 8);
-    bool line_start = true;
-    for (std::size_t i = 0; i < message.size(); ++i) {
-        char c = message[i];
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
         if (c == '\r' || c == '\n') {
-            if (c == '\r' && i + 1 < message.size() && message[i + 1] == '\n') ++i;
+            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
             out += "\r\n";
             line_start = true;
             continue;
@@ -22,7 +24,31 @@ std::string to_wire_data(std::string_view message)
         out += c;
         line_start = false;
     }
-    if (!line_start) out += "\r\n";
+    return line_start;
+}
+
+}  // namespace
+
+// Stored messages are CRLF already: whole lines are found with memchr and
+// copied at once; from the first line holding a stray CR on, byte by byte.
+std::string to_wire_data(std::string_view message)
+{
+    std::string out;
+    out.reserve(message.size() + message.size() / 32 + 8);
+    const char* base = message.data();
+    std::size_t pos = 0;
+    while (pos < message.size()) {
+        const void* lf = std::memchr(base + pos, '\n', message.size() - pos);
+        if (!lf) break;
+        const std::size_t end = static_cast<const char*>(lf) - base;
+        const std::size_t text_end = end > pos && base[end - 1] == '\r' ? end - 1 : end;
+        if (std::memchr(base + pos, '\r', text_end - pos)) break;
+        if (text_end > pos && base[pos] == '.') out += '.';
+        out.append(base + pos, text_end - pos);
+        out += "\r\n";
+        pos = end + 1;
+    }
+    if (!append_wire_bytes(out, message.substr(pos), true)) out += "\r\n";
     out += ".\r\n";
     return out;
 }

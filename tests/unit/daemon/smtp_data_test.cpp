@@ -44,6 +44,16 @@ TEST(SmtpData, WireFormTable)
     for (const auto& c : cases) EXPECT_EQ(to_wire_data(c.in), c.out) << "input: " << c.in;
 }
 
+// CRLF lines go through the fast path, the rest byte by byte from the first
+// line with a stray CR: the switch must keep dots and line ends right.
+TEST(SmtpData, CrlfLinesThenStrayCarriageReturn)
+{
+    EXPECT_EQ(to_wire_data(".a\r\nb\r\n.c\rd\r\n.e\r\nf"),
+              "..a\r\nb\r\n..c\r\nd\r\n..e\r\nf\r\n.\r\n");
+    EXPECT_EQ(to_wire_data("a\r\n\r\n.\r\n"), "a\r\n\r\n..\r\n.\r\n");
+    EXPECT_EQ(to_wire_data("a\r\r\n"), "a\r\n\r\n.\r\n");
+}
+
 TEST(SmtpData, LongLineKeptWhole)
 {
     std::string line(990, 'x');
