@@ -67,8 +67,9 @@ std::size_t Parser::parse_header(std::string_view raw, MimePart& part)
             continue;
         }
         std::size_t colon = line.text.find(':');
-        if (colon == std::string_view::npos || colon == 0) continue;
-        part.headers.push_back({std::string(trim_wsp(line.text.substr(0, colon))),
+        std::string_view name = trim_wsp(line.text.substr(0, colon == std::string_view::npos ? 0 : colon));
+        if (name.empty() || name.find_first_of(" \t") != std::string_view::npos) continue;  // "From " lines
+        part.headers.push_back({std::string(name),
                                 std::string(line.text.substr(colon + 1))});
     }
     return raw.size();

@@ -180,6 +180,7 @@ TEST(MimeParser, MalformedInputDecodesWithoutCrashing)
     EXPECT_TRUE(parse_mime("Content-Type: multipart/mixed\n\nx").root.children.empty());
     EXPECT_TRUE(parse_mime("").root.body.empty());
     EXPECT_EQ(parse_mime("Subject: x").root.headers.size(), 1u);
+    EXPECT_EQ(parse_mime("From a@b Mon Nov 23 08:00:00 2026\nSubject: x\n\n").root.headers.size(), 1u);
     parse_mime(std::string("\0\xFF:\n\n--\n", 8));
 }
 
