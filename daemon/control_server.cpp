@@ -23,6 +23,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
     awaitable<void> accept_loop();
     awaitable<void> session(std::shared_ptr<Socket> socket);
     awaitable<bool> answer(Socket& socket, const Json& reply);
+    awaitable<void> await_request(std::shared_ptr<Socket> socket);
 
     UnixAcceptor acceptor;
     ControlCommands& commands;
@@ -87,6 +88,7 @@ awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
     if (Status allowed = check_peer_group(socket->native_handle(), group); !allowed) {
         spdlog::warn("control socket: refused: {}", allowed.error().message);
         co_await answer(*socket, error_response(allowed.error().context("permission denied")));
+        co_await await_request(socket);
         error_code ignored;
         socket->close(ignored);
         co_return;
@@ -119,6 +121,23 @@ awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
     }
     error_code ignored;
     socket->close(ignored);
+}
+
+// A client writes its request before it reads: closing at once could fail
+// that write (EPIPE) before the client sees the answer. So the request is
+// awaited, unread, for a few seconds.
+awaitable<void> ControlServer::Impl::await_request(std::shared_ptr<Socket> socket)
+{
+    asio::steady_timer grace(socket->get_executor());
+    grace.expires_after(std::chrono::seconds(5));
+    grace.async_wait([socket](error_code ec) {
+        if (!ec) socket->close(ec);
+    });
+    std::string request;
+    error_code ec;
+    co_await asio::async_read_until(*socket, asio::dynamic_buffer(request, max_control_request + 1), '\n',
+                                    asio::redirect_error(use_awaitable, ec));
+    grace.cancel();
 }
 
 // Writes one reply line; false when the client is gone.

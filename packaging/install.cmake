@@ -44,8 +44,11 @@ install(CODE "
 install(FILES systemd/mailqd.sysusers DESTINATION lib/sysusers.d RENAME mailqd.conf)
 install(FILES systemd/mailqd.tmpfiles DESTINATION lib/tmpfiles.d RENAME mailqd.conf)
 
-# The example config becomes /etc/mailqd/mailqd.conf (a conffile in the .deb).
-install(FILES conf/mailqd.conf DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/mailqd)
+# The example config becomes /etc/mailqd/mailqd.conf (a conffile in the .deb):
+# an absolute /etc whatever the prefix, since the daemon, mailqctl and the
+# unit all default to that path.
+set(MAILQD_CONFDIR /etc/mailqd CACHE PATH "where mailqd.conf is installed")
+install(FILES conf/mailqd.conf DESTINATION ${MAILQD_CONFDIR})
 
 install(FILES man/mailqd.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES man/mailqctl.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

@@ -268,8 +268,11 @@ def guarded(accounts):
         shutil.rmtree(root, ignore_errors=True)
 
 
+RUNUSER = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
+
+
 def as_user(user, *args, input=None):
-    return subprocess.run(["runuser", "-u", user, "--", *map(str, args)], input=input,
+    return subprocess.run([RUNUSER, "-u", user, "--", *map(str, args)], input=input,
                           capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
 
 
@@ -284,7 +287,6 @@ while not data.endswith(b"\\n"):
     if not chunk:
         break
     data += chunk
-s.sendall(b"EHLO probe\\r\\n")
 print(data.decode().strip())
 """
 
