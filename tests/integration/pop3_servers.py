@@ -9,7 +9,9 @@ ports, started and stopped by the caller (by PID).
   filled by writing files into it (add_messages), as a local delivery would.
 - FakePop3: a scripted asyncio POP3 server, in its own process, for faults:
   RETR of a given message can "drop" (close mid-body), "err" (-ERR), "stall"
-  (say nothing) or "stall_mid" (stop mid-body). Capabilities are set by the
+  (say nothing) or "stall_mid" (stop mid-body); any other command ("USER
+  alice", "UIDL", "DELE 1") can "err", "drop", "stall" or "garbage" (a line
+  that is not POP3), RETR "garbage" too. Capabilities are set by the
   test. It logs every command line and, at QUIT, the deletions it commits.
 
 Run as a script, this file is the fake server process:
@@ -345,8 +347,20 @@ class _FakeSession:
             fault = self.c["faults"].get(f"{verb} {arg}".strip())
             if fault == "stall":
                 await asyncio.sleep(3600)
+            if fault == "garbage" or (fault in ("err", "drop") and verb != "RETR"):
+                if not await self.fault(verb, fault):
+                    return
+                continue
             if not await self.handle(verb, arg, fault):
                 return
+
+    async def fault(self, verb, fault):
+        """Any command: "err" (-ERR), "drop" (close), "garbage" (not POP3)."""
+        if fault == "drop":
+            self.writer.close()
+            return False
+        await self.send(f"-ERR fault in {verb}\r\n" if fault == "err" else "this is not pop3 at all\r\n")
+        return True
 
     async def handle(self, verb, arg, fault):
         c = self.c
