@@ -9,17 +9,51 @@
 namespace mailqd {
 namespace {
 
-// Writes a batch into the Maildir; names come back through *names.
+// A message's Maildir tag: FNV-1a of its UIDL and bytes, stable across
+// runs, so the same message from the same UIDL gets the same tag.
+std::string fetch_tag(const FetchedMessage& m)
+{
+    std::uint64_t h = 14695981039346656037ull;
+    auto mix = [&](std::string_view bytes) {
+        for (unsigned char c : bytes) {
+            h ^= c;
+            h *= 1099511628211ull;
+        }
+    };
+    mix(m.uidl);
+    mix(std::string_view("\0", 1));
+    mix(m.data);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string tag(16, '0');
+    for (int i = 15; i >= 0; --i, h >>= 4)
+        tag[static_cast<std::size_t>(i)] = hex[h & 15];
+    return tag;
+}
+
+// Writes a batch into the Maildir; names come back through *names. A crash
+// between the write and the UIDL commit leaves the file in new/ with its
+// tag: a message found there is not written a second time.
 Status write_batch(MaildirWriter& writer, const std::vector<FetchedMessage>& batch, std::vector<std::string>* names)
 {
+    const auto already = writer.tagged_in_new();
     std::vector<std::string_view> views;
-    views.reserve(batch.size());
-    for (const auto& m : batch)
+    std::vector<std::string> tags, all_tags;
+    for (const auto& m : batch) {
+        all_tags.push_back(fetch_tag(m));
+        if (already.contains(all_tags.back()))
+            continue;
         views.push_back(m.data);
-    auto written = writer.deliver(views);
+        tags.push_back(all_tags.back());
+    }
+    auto written = writer.deliver(views, tags);
     if (!written)
         return written.error();
-    *names = std::move(*written);
+    names->clear();
+    std::size_t next = 0;
+    for (const auto& tag : all_tags) {
+        auto found = already.find(tag);
+        names->push_back(found != already.end() ? found->second : (*written)[next++]);
+    }
     return {};
 }
 

@@ -175,18 +175,41 @@ Result<MaildirWriter> MaildirWriter::open(const std::filesystem::path& maildir)
 // "<sec>.M<usec>P<pid>Q<counter>.<host>,S=<size>,W=<vsize>": the modern
 // Maildir unique name; the counter makes it unique within the process and
 // the microseconds across restarts of a reused pid.
-std::string MaildirWriter::unique_name(std::string_view message) const
+std::string MaildirWriter::unique_name(std::string_view message, std::string_view tag) const
 {
     struct timeval tv{};
     ::gettimeofday(&tv, nullptr);
     const std::uint64_t q = delivery_counter.fetch_add(1, std::memory_order_relaxed);
     return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" +
-           std::to_string(::getpid()) + "Q" + std::to_string(q) + "." + host_ +
+           std::to_string(::getpid()) + "Q" + std::to_string(q) +
+           (tag.empty() ? "" : "X" + std::string(tag)) + "." + host_ +
            ",S=" + std::to_string(message.size()) +
            ",W=" + std::to_string(maildir_virtual_size(message));
 }
 
 Result<std::vector<std::string>> MaildirWriter::deliver(const std::vector<std::string_view>& messages)
+{
+    return deliver(messages, {});
+}
+
+// "X<hex>." inside the unique part, before the host.
+std::unordered_map<std::string, std::string> MaildirWriter::tagged_in_new() const
+{
+    std::unordered_map<std::string, std::string> found;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(root_ / "new", ec)) {
+        const std::string name = entry.path().filename().string();
+        const auto dot = name.find('.', name.find('.') + 1);  // the one before the host
+        const auto x = name.rfind('X', dot);
+        if (dot == std::string::npos || x == std::string::npos || x < name.find('Q'))
+            continue;
+        found.emplace(name.substr(x + 1, dot - x - 1), name);
+    }
+    return found;
+}
+
+Result<std::vector<std::string>> MaildirWriter::deliver(const std::vector<std::string_view>& messages,
+                                                        const std::vector<std::string>& tags)
 {
     std::vector<std::string> names;
     names.reserve(messages.size());
@@ -205,7 +228,7 @@ Result<std::vector<std::string>> MaildirWriter::deliver(const std::vector<std::s
         const std::size_t last = std::min(messages.size(), first + kFilesPerRound);
         int err = 0;
         for (std::size_t i = first; i < last && err == 0; ++i) {
-            std::string name = unique_name(messages[i]);
+            std::string name = unique_name(messages[i], i < tags.size() ? tags[i] : std::string());
             int fd = write_tmp_file(tmp / name, messages[i]);
             if (fd < 0)
                 err = -fd;

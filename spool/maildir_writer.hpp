@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "spool/result.hpp"
@@ -31,12 +32,21 @@ public:
     // tmp/ or new/, and the error says which step failed.
     Result<std::vector<std::string>> deliver(const std::vector<std::string_view>& messages);
 
+    // The same, with a tag per message (hex digits, or empty) put into its
+    // file name ("...Q<n>X<tag>.<host>"), so a caller can find, after a
+    // crash, what it had already written (tagged_in_new).
+    Result<std::vector<std::string>> deliver(const std::vector<std::string_view>& messages,
+                                             const std::vector<std::string>& tags);
+
+    // Tag -> file name for every tagged file in new/ (one directory scan).
+    std::unordered_map<std::string, std::string> tagged_in_new() const;
+
     // One message; same guarantees.
     Result<std::string> deliver_one(std::string_view message);
 
 private:
     explicit MaildirWriter(std::filesystem::path root);
-    std::string unique_name(std::string_view message) const;
+    std::string unique_name(std::string_view message, std::string_view tag) const;
 
     std::filesystem::path root_;
     std::string host_;  // sanitised for file names

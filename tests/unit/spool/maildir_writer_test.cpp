@@ -137,5 +137,26 @@ TEST_F(MaildirWriterTest, EmptyBatchIsFine)
     EXPECT_TRUE(names->empty());
 }
 
+// The POP3 fetcher tags each file (issue 7: a kill between the Maildir write
+// and the UIDL commit must not put the message there twice on the re-fetch).
+TEST_F(MaildirWriterTest, TaggedFilesAreFoundInNew)
+{
+    auto writer = MaildirWriter::open(dir_);
+    ASSERT_TRUE(writer);
+    auto names = writer->deliver({"one\n", "two\n", "three\n"}, {"00ff00ff00ff00ff", "", "0123456789abcdef"});
+    ASSERT_TRUE(names);
+    ASSERT_EQ(names->size(), 3u);
+    EXPECT_NE((*names)[0].find("X00ff00ff00ff00ff."), std::string::npos) << (*names)[0];
+    EXPECT_EQ((*names)[1].find('X'), std::string::npos) << (*names)[1];
+    auto untagged = writer->deliver_one("four\n");
+    ASSERT_TRUE(untagged);
+
+    const auto tagged = writer->tagged_in_new();
+    ASSERT_EQ(tagged.size(), 2u);
+    EXPECT_EQ(tagged.at("00ff00ff00ff00ff"), (*names)[0]);
+    EXPECT_EQ(tagged.at("0123456789abcdef"), (*names)[2]);
+    EXPECT_EQ(read(dir_ / "new" / tagged.at("0123456789abcdef")), "three\n");
+}
+
 }  // namespace
 }  // namespace mailqd
