@@ -40,8 +40,11 @@ Status write_batch(MaildirWriter& writer, const std::vector<FetchedMessage>& bat
     std::vector<std::string> tags, all_tags;
     for (const auto& m : batch) {
         all_tags.push_back(fetch_tag(m));
-        if (already.contains(all_tags.back()))
+        if (auto found = already.find(all_tags.back()); found != already.end()) {
+            spdlog::info("maildir {}: uidl={} already in new/{} (written before a crash), not written again",
+                         writer.path().string(), m.uidl, found->second);
             continue;
+        }
         views.push_back(m.data);
         tags.push_back(all_tags.back());
     }
