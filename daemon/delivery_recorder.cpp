@@ -84,12 +84,15 @@ AttemptOutcome DeliveryRecorder::deferred(const Delivery& delivery, const Delive
 }
 
 void DeliveryRecorder::log_attempt(const Delivery& delivery, const DeliveryRecipient& recipient,
-                                   const std::string& relay_text, const AttemptOutcome& outcome) const
+                                   const std::string& relay_text, const AttemptOutcome& outcome,
+                                   std::string_view stage) const
 {
     const double delay = std::chrono::duration<double>(Clock::now() - delivery.received_at).count();
-    spdlog::info("{}: to={} relay={} delay={:.1f} attempt={} status={} reply=\"{}\"", delivery.message_id,
+    // The stage goes last so that readers matching up to reply="..." still match.
+    const std::string where = stage.empty() ? std::string() : " stage=" + std::string(stage);
+    spdlog::info("{}: to={} relay={} delay={:.1f} attempt={} status={} reply=\"{}\"{}", delivery.message_id,
                  log_address(recipient.address), relay_text, std::max(0.0, delay), recipient.attempts + 1,
-                 to_string(outcome.state), log_quoted(outcome.reply));
+                 to_string(outcome.state), log_quoted(outcome.reply), where);
 }
 
 void DeliveryRecorder::record(const Delivery& delivery, const MessageOutcome& outcome,
@@ -107,7 +110,8 @@ void DeliveryRecorder::record(const Delivery& delivery, const MessageOutcome& ou
                 ? deferred(delivery, *recipient, relay, std::move(reply),
                            backoff_delay(policy_.backoff, recipient->attempts + 1))
                 : AttemptOutcome{recipient->id, relay, state, std::move(reply), std::nullopt};
-        log_attempt(delivery, *recipient, relay_text, attempt);
+        log_attempt(delivery, *recipient, relay_text, attempt,
+                    state == RecipientState::sent ? std::string_view() : to_string(r.outcome.stage));
         outcomes.push_back(std::move(attempt));
     }
     commit(delivery, std::move(outcomes), peer_host(peer));

@@ -53,8 +53,10 @@ public:
 private:
     AttemptOutcome deferred(const Delivery& delivery, const DeliveryRecipient& recipient,
                             const std::string& relay, std::string reply, std::chrono::seconds delay) const;
+    // stage: where a deferral or failure happened ("rcpt"), empty when unknown.
     void log_attempt(const Delivery& delivery, const DeliveryRecipient& recipient,
-                     const std::string& relay_text, const AttemptOutcome& outcome) const;
+                     const std::string& relay_text, const AttemptOutcome& outcome,
+                     std::string_view stage = {}) const;
     void commit(const Delivery& delivery, std::vector<AttemptOutcome> outcomes, std::string remote_mta);
     void committed(const Delivery& delivery, const std::vector<AttemptOutcome>& outcomes,
                    const std::string& remote_mta, const Status& status);

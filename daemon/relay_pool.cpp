@@ -297,7 +297,8 @@ void RelayPool::session_ended(Session& session, const SessionResult& result)
     if (stopped_) return;
     if (result.relay_failed()) relay_failed(*result.error, result.peer);
     else if (result.error)
-        spdlog::info("relay {}: session with {} ended: {}", name(), result.peer, describe(*result.error));
+        spdlog::info("relay {}: session with {} ended: {} stage={}", name(), result.peer,
+                     describe(*result.error), to_string(result.error->stage));
     pump();
 }
 
@@ -310,8 +311,8 @@ void RelayPool::relay_failed(const SmtpOutcome& error, const std::string& peer)
     for (const auto& delivery : queue_)
         for (const auto& r : delivery.recipients) attempts = std::min(attempts, r.attempts);
     const auto delay = backoff_delay(recorder_.policy().backoff, attempts + 1, draw);
-    spdlog::warn("relay {}: {}: {} queued messages deferred, next try in {}s", log_relay(name(), peer),
-                 log_quoted(reason), queue_.size(), delay.count());
+    spdlog::warn("relay {}: {}: stage={}: {} queued messages deferred, next try in {}s", log_relay(name(), peer),
+                 log_quoted(reason), to_string(error.stage), queue_.size(), delay.count());
     for (const auto& delivery : queue_) recorder_.defer(delivery, name(), peer, reason, draw, std::chrono::seconds(0));
     queue_.clear();
     queued_recipients_ = 0;
