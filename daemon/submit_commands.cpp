@@ -1,24 +1,12 @@
 // Command-line parser of the submit door; see submit_commands.hpp.
 #include "daemon/submit_commands.hpp"
+#include "spool/message_text.hpp"
 
 #include <array>
 #include <utility>
 
 namespace mailqd {
 namespace {
-
-char lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
 
 bool istarts_with(std::string_view text, std::string_view prefix)
 {

@@ -6,22 +6,10 @@
 #include <limits>
 
 #include "spool/config.hpp"
+#include "spool/message_text.hpp"
 
 namespace mailqd {
 namespace {
-
-char lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
 
 // Digits only (no sign, no spaces), as from_chars would otherwise accept "-1".
 std::optional<std::uint64_t> parse_digits(std::string_view text)
@@ -67,13 +55,13 @@ bool class_matches(std::string_view body, char c)
 {
     bool negate = !body.empty() && (body[0] == '!' || body[0] == '^');
     if (negate) body.remove_prefix(1);
-    char lc = lower(c);
+    char lc = ascii_lower(c);
     bool hit = false;
     for (std::size_t i = 0; i < body.size(); ++i) {
-        char from = lower(body[i]);
+        char from = ascii_lower(body[i]);
         char to = from;
         if (i + 2 < body.size() && body[i + 1] == '-') {
-            to = lower(body[i + 2]);
+            to = ascii_lower(body[i + 2]);
             i += 2;
         }
         if (from <= lc && lc <= to) hit = true;
@@ -97,7 +85,7 @@ bool element_matches(std::string_view pattern, std::size_t p, char c, std::size_
         }
     }
     next = p + 1;
-    return lower(pattern[p]) == lower(c);
+    return ascii_lower(pattern[p]) == ascii_lower(c);
 }
 
 }  // namespace
