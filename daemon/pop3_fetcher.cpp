@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/pop3_mailbox.hpp"
+#include "daemon/secret_async.hpp"
 #include "daemon/spawn.hpp"
 #include "daemon/store_async.hpp"
 #include "daemon/tls_context.hpp"
@@ -193,20 +194,17 @@ awaitable<void> Pop3Fetcher::pull(std::shared_ptr<Mailbox> mailbox)
     auto waiters = std::move(mailbox->waiting);
     mailbox->waiting.clear();
     const MailboxConfig config = mailbox->config;
-    auto secret = std::make_shared<std::string>();
+    std::string secret;
     Status ready = Status{};
     if (mailbox->tls_error)
         ready = mailbox->tls_error->context("TLS");
     else if (!config.password.empty()) {
-        // password_command may take a while: never on the io thread.
-        const std::function<Status()> read = [&config, secret]() -> Status {
-            auto got = read_secret(config.password);
-            if (!got)
-                return got.error();
-            *secret = std::move(*got);
-            return {};
-        };
-        ready = co_await run_blocking(blocking_executor_, read);
+        auto op = read_secret_async(blocking_executor_, config.password);  // named: see store_async.hpp
+        Result<std::string> read = co_await std::move(op);
+        if (read)
+            secret = std::move(*read);
+        else
+            ready = read.error();
     }
     MailboxPullOutcome outcome;
     if (!ready) {
@@ -218,7 +216,7 @@ awaitable<void> Pop3Fetcher::pull(std::shared_ptr<Mailbox> mailbox)
         if (!recorded)
             spdlog::error("mailbox={} cannot record the pull: {}", config.name, recorded.error().message);
     } else {
-        Pop3Options options = pop3_options_for(config, std::move(*secret), kPop3Timeout, config_.log.protocol_trace);
+        Pop3Options options = pop3_options_for(config, std::move(secret), kPop3Timeout, config_.log.protocol_trace);
         MailboxBook book = store_book(reader_, writer_, config.name);
         awaitable<MailboxPullOutcome> op = pull_mailbox(std::move(options), config.maildir, std::move(book),
                                                         mailbox->tls, mailbox->state, blocking_executor_);

@@ -5,36 +5,11 @@
 #include <random>
 #include <spdlog/spdlog.h>
 
+#include "daemon/secret_async.hpp"
 #include "daemon/spawn.hpp"
 
 namespace mailqd {
 namespace {
-
-struct SecretRead {
-    std::string secret;
-    std::string error;  // never contains the secret (read_secret's promise)
-    bool ok = false;
-};
-
-// read_secret may run a password_command: never on the io thread.
-awaitable<SecretRead> read_secret_on(asio::any_io_executor blocking, SecretSource source)
-{
-    auto io = co_await asio::this_coro::executor;
-    auto initiate = [blocking, io](auto handler, SecretSource source) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        asio::any_io_executor work = asio::prefer(io, asio::execution::outstanding_work.tracked);
-        asio::post(blocking, [shared, work, source = std::move(source)]() mutable {
-            Result<std::string> secret = read_secret(source);
-            SecretRead out;
-            if (secret) out = SecretRead{std::move(*secret), {}, true};
-            else out.error = secret.error().message;
-            asio::post(work, [shared, out = std::move(out)]() mutable { (*shared)(std::move(out)); });
-            work = asio::any_io_executor();
-        });
-    };
-    co_return co_await asio::async_initiate<decltype(use_awaitable), void(SecretRead)>(
-        initiate, use_awaitable, std::move(source));
-}
 
 double random01()
 {
@@ -170,15 +145,15 @@ awaitable<void> RelayPool::run_session(std::shared_ptr<RelayPool> /*keeps this a
 {
     std::string secret;
     if (needs_secret(settings_.relay)) {
-        auto op = read_secret_on(blocking_, settings_.relay.password);  // named: see store_async.hpp
-        SecretRead read = co_await std::move(op);
-        if (!read.ok) {
+        auto op = read_secret_async(blocking_, settings_.relay.password);  // named: see store_async.hpp
+        Result<std::string> read = co_await std::move(op);
+        if (!read) {
             SessionResult result;
-            result.error = failure_outcome(SmtpStage::auth, SmtpFailure::policy, read.error);
+            result.error = failure_outcome(SmtpStage::auth, SmtpFailure::policy, read.error().message);
             session_ended(*session, result);
             co_return;
         }
-        secret = std::move(read.secret);
+        secret = std::move(*read);
     }
     MessageSource source = [this, session]() { return next_message(session); };
     MessageSink sink = [this, session](const MessageOutcome& outcome) { message_done(*session, outcome); };
