@@ -198,11 +198,6 @@ awaitable<PhaseError> SmtpSession::auth_exchange(AuthMechanism mechanism)
     co_return unexpected(SmtpStage::auth, reply, 2);
 }
 
-awaitable<PhaseError> SmtpSession::reset()
-{
-    co_return unexpected(SmtpStage::rset, co_await command("RSET"), 2);
-}
-
 // Best effort: the messages' fates are settled already.
 awaitable<void> SmtpSession::quit()
 {

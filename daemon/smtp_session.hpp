@@ -33,7 +33,6 @@ private:
     awaitable<PhaseError> starttls();
     awaitable<PhaseError> authenticate();
     awaitable<PhaseError> auth_exchange(AuthMechanism mechanism);
-    awaitable<PhaseError> reset();
     awaitable<void> quit();
     awaitable<WireReply> command(std::string line);
     Result<std::shared_ptr<ssl::context>> tls_context();
