@@ -5,7 +5,7 @@ ports, started and stopped by the caller (by PID).
   config, base_dir, state and log in a short temp directory: a passwd-file
   user (TEST_USER / TEST_PASSWORD), plaintext login allowed (loopback),
   a plain port with STLS and an implicit-TLS port, certificates from the
-  test CA (smtp_servers.make_test_pki), APOP enabled. The user's Maildir is
+  test CA (pki.make_test_pki), APOP enabled. The user's Maildir is
   filled by writing files into it (add_messages), as a local delivery would.
 - FakePop3: a scripted asyncio POP3 server, in its own process, for faults:
   RETR of a given message can "drop" (close mid-body), "err" (-ERR), "stall"
@@ -26,7 +26,6 @@ import json
 import os
 import poplib
 import pwd
-import select
 import shutil
 import signal
 import socket
@@ -38,9 +37,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from smtp_servers import make_test_pki  # noqa: E402  (one test CA for SMTP and POP3)
+from child_server import ChildServer  # noqa: E402
+from pki import make_test_pki  # noqa: E402  (one test CA for SMTP and POP3)
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 TEST_USER = "alice"
 TEST_PASSWORD = "P0p3-Secret!"
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -235,10 +234,12 @@ def sample_message(i, size=None):
 # Scripted fake POP3 server
 
 
-class FakePop3:
+class FakePop3(ChildServer):
     """The fake server in its own process. messages: list of dicts
     {"uidl": str, "data": str (LF endings)}; faults: {"RETR 2": "drop"}, ...;
     capa: capability lines; password: USER/PASS, APOP and AUTH PLAIN."""
+
+    what = "fake POP3 server"
 
     def __init__(self, workdir, messages, faults=None, capa=None, password=TEST_PASSWORD,
                  greeting="+OK fake POP3 ready <1896.697170952@fake.test>"):
@@ -251,43 +252,7 @@ class FakePop3:
                   "events": str(self.events_path)}
         path = self.workdir / "fake.json"
         path.write_text(json.dumps(config))
-        self.stderr_path = self.workdir / "fake.err"
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen([SYSTEM_PYTHON, __file__, "fake", str(path)],
-                                         stdout=subprocess.PIPE, stderr=err)
-        self.port = self._wait_ready(10)
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        line = b""
-        while time.monotonic() < deadline and not line.endswith(b"\n"):
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 100)
-                if not chunk:
-                    break
-                line += chunk
-        if not line.startswith(b"READY "):
-            self.stop()
-            raise RuntimeError("fake POP3 server did not start: " + self.stderr_path.read_text())
-        return int(line.split()[1])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        self._start(__file__, ["fake", path], self.workdir / "fake.err")
 
     def events(self):
         if not self.events_path.exists():

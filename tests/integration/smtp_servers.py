@@ -12,8 +12,8 @@ loopback port, started and stopped by the test (by PID).
   answer), or a reply then one of those ("354 go ahead\\ndrop"). It logs every command line it reads (and whether more input was
   already waiting: pipelining), and saves each DATA payload as received on
   the wire (still dot-stuffed).
-- make_test_pki(): a test CA and server certificates made with the openssl
-  CLI: one for localhost and 127.0.0.1, one for a wrong host name.
+
+TLS certificates come from the test CA in pki.py (make_test_pki).
 
 Run as a script, this file is the server process itself:
     python3 smtp_servers.py aiosmtpd|fake CONFIG.json
@@ -23,78 +23,25 @@ It prints "READY <port>" on stdout once it listens.
 import asyncio
 import json
 import os
-import select
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-SYSTEM_PYTHON = "/usr/bin/python3"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from child_server import ChildServer  # noqa: E402
+
 TEST_USER = "mailer"
 TEST_PASSWORD = "S3cret-Pa55word!"
-
-
-# --------------------------------------------------------------------------
-# Test PKI
-
-
-@dataclass
-class TestPki:
-    ca_cert: Path
-    server_cert: Path  # CN=localhost, SAN DNS:localhost, IP:127.0.0.1, IP:::1
-    server_key: Path
-    wrong_cert: Path  # CN/SAN wrong.example.net only
-    wrong_key: Path
-    expired_cert: Path  # like server_cert, but expired yesterday
-    expired_key: Path
-
-
-def _openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _issue(directory, name, subject, san, ca_cert, ca_key, days="2"):
-    ext = directory / f"{name}.ext"
-    ext.write_text(f"subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\n"
-                   "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=directory)
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", str(ca_cert), "-CAkey", str(ca_key),
-             "-CAcreateserial", "-days", days, "-out", f"{name}.pem", "-extfile", str(ext),
-             cwd=directory)
-    return directory / f"{name}.pem", directory / f"{name}.key"
-
-
-def make_test_pki(directory):
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=mailqd test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=directory)
-    ca_cert, ca_key = directory / "ca.pem", directory / "ca.key"
-    server_cert, server_key = _issue(directory, "server", "/CN=localhost",
-                                     "DNS:localhost,IP:127.0.0.1,IP:::1", ca_cert, ca_key)
-    wrong_cert, wrong_key = _issue(directory, "wrong", "/CN=wrong.example.net",
-                                   "DNS:wrong.example.net", ca_cert, ca_key)
-    # -days -1: valid from now, expired since yesterday.
-    expired_cert, expired_key = _issue(directory, "expired", "/CN=localhost",
-                                       "DNS:localhost,IP:127.0.0.1", ca_cert, ca_key, days="-1")
-    return TestPki(ca_cert, server_cert, server_key, wrong_cert, wrong_key,
-                   expired_cert, expired_key)
 
 
 # --------------------------------------------------------------------------
 # The test's side: start, inspect, stop
 
 
-class ServerProcess:
+class ServerProcess(ChildServer):
     """A server subprocess. Use as a context manager or call stop()."""
 
     def __init__(self, kind, config, workdir):
@@ -105,43 +52,7 @@ class ServerProcess:
         config = dict(config, out=str(self.out))
         config_path = self.workdir / "server.json"
         config_path.write_text(json.dumps(config))
-        self.stderr_path = self.workdir / "server.err"
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen([SYSTEM_PYTHON, __file__, kind, str(config_path)],
-                                         stdout=subprocess.PIPE, stderr=err)
-        self.port = self._wait_ready(10)
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        line = b""
-        while time.monotonic() < deadline and not line.endswith(b"\n"):
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 100)
-                if not chunk:
-                    break
-                line += chunk
-        if not line.startswith(b"READY "):
-            self.stop()
-            raise RuntimeError("server did not start: " + self.stderr_path.read_text())
-        return int(line.split()[1])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        self._start(__file__, [kind, config_path], self.workdir / "server.err")
 
     def messages(self):
         """Saved messages in arrival order: dicts with mail_from, rcpt_tos,

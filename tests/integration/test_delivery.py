@@ -22,8 +22,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import MAILQCTL_BIN, spool_drop, wait_until  # noqa: E402
-from smtp_servers import (TEST_PASSWORD, TEST_USER, make_test_pki, start_aiosmtpd,  # noqa: E402
-                          start_fake_server, unstuff)
+from pki import make_test_pki  # noqa: E402
+from smtp_servers import (TEST_PASSWORD, TEST_USER, start_aiosmtpd, start_fake_server,  # noqa: E402
+                          unstuff)
 
 FAST_QUEUE = {"retry_initial": "1s", "retry_max": "1h", "retry_factor": "2", "retry_jitter": "0"}
 

@@ -14,8 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import smtp_servers  # noqa: E402
-from smtp_servers import (TEST_PASSWORD, TEST_USER, make_test_pki, normalize_crlf,  # noqa: E402
-                          start_aiosmtpd, start_fake_server, unstuff)
+from pki import make_test_pki  # noqa: E402
+from smtp_servers import (TEST_PASSWORD, TEST_USER, normalize_crlf, start_aiosmtpd,  # noqa: E402
+                          start_fake_server, unstuff)
 
 
 def probe_path():
