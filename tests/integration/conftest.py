@@ -4,6 +4,8 @@ notification socket the fixture owns, talk to it, and stop it by PID.
 
 Reused by every integration test file:
     daemon(sections=None, listen=False, start=True, env=None) -> Daemon
+    pki -> pki.TestPki (the test CA, once per module)
+    dovecot -> pop3_servers.Dovecot (started, with the test CA)
     free_port() -> int
     control_request(socket_path, obj) -> dict
     spool_drop(spool, name, text) -> Path
@@ -21,6 +23,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from pki import make_test_pki
+from pop3_servers import Dovecot
 
 SOURCE_DIR = Path(os.environ.get("MAILQD_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 MAILQD_BIN = os.environ.get("MAILQD_BIN", str(SOURCE_DIR / "build" / "daemon" / "mailqd"))
@@ -275,3 +280,15 @@ def daemon(tmp_path):
     yield make
     for d in made:
         d.cleanup()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_test_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def dovecot(pki):
+    server = Dovecot(pki).start()
+    yield server
+    server.cleanup()

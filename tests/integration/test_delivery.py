@@ -18,11 +18,8 @@ import time
 from email import policy
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import MAILQCTL_BIN, spool_drop, wait_until  # noqa: E402
-from pki import make_test_pki  # noqa: E402
 from smtp_servers import (TEST_PASSWORD, TEST_USER, start_aiosmtpd, start_fake_server,  # noqa: E402
                           unstuff)
 
@@ -35,11 +32,6 @@ SIMPLE = (b"Date: Mon, 23 Nov 2026 08:00:00 +0000\r\n"
           b"Subject: plain delivery\r\n"
           b"\r\n"
           b"Hello Bob.\r\n")
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 def relay(port, **keys):

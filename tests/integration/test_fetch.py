@@ -7,22 +7,8 @@ import json
 import os
 import signal
 
-import pytest
-
 from conftest import wait_until
-from pop3_servers import TEST_PASSWORD, TEST_USER, Dovecot, make_test_pki, sample_message
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def dovecot(pki):
-    server = Dovecot(pki).start()
-    yield server
-    server.cleanup()
+from pop3_servers import TEST_PASSWORD, TEST_USER, sample_message
 
 
 def secret_file(directory, secret):

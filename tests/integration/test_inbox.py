@@ -14,7 +14,7 @@ from email.message import EmailMessage
 import pytest
 
 from conftest import wait_until
-from pop3_servers import TEST_PASSWORD, TEST_USER, Dovecot, make_test_pki
+from pop3_servers import TEST_PASSWORD, TEST_USER, Dovecot
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
                     "0000000d4944415478da63fcff9f a1000005fe02fea7d6a5a50000000049454e44ae426082".replace(" ", ""))
@@ -209,11 +209,6 @@ def test_malformed_message_is_shown_not_crashed(box):
     assert shown["text"] == "café"
     assert shown["attachments"][0]["filename"] == "x.pdf"
     assert shown["problems"]
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 def test_messages_fetched_from_dovecot_are_listed_and_shown(daemon, pki, tmp_path):

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pop3_servers import (TEST_PASSWORD, TEST_USER, Dovecot, FakePop3, make_test_pki,
-                          sample_message)
+from pop3_servers import TEST_PASSWORD, TEST_USER, FakePop3, sample_message
 
 SOURCE_DIR = Path(os.environ.get("MAILQD_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 
@@ -62,18 +61,6 @@ class Probe:
     def uidls(self):
         with sqlite3.connect(self.db) as db:
             return {row[0] for row in db.execute("SELECT uidl FROM uidls WHERE mailbox = 'box'")}
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def dovecot(pki):
-    server = Dovecot(pki).start()
-    yield server
-    server.cleanup()
 
 
 @pytest.fixture

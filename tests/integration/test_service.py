@@ -281,13 +281,7 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(10)
 s.connect(sys.argv[1])
-data = b""
-while not data.endswith(b"\\n"):
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    data += chunk
-print(data.decode().strip())
+print(s.makefile("rb").readline().decode().strip())
 """
 
 

@@ -14,7 +14,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import smtp_servers  # noqa: E402
-from pki import make_test_pki  # noqa: E402
 from smtp_servers import (TEST_PASSWORD, TEST_USER, normalize_crlf, start_aiosmtpd,  # noqa: E402
                           start_fake_server, unstuff)
 
@@ -58,11 +57,6 @@ def write_messages(directory, bodies):
 
 SIMPLE = (b"From: sender@example.com\r\nTo: rcpt@example.org\r\nSubject: hello\r\n"
           b"Message-ID: <1@example.com>\r\n\r\nHello there.\r\n")
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 # ---------------------------------------------------------------- delivery
