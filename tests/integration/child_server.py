@@ -14,6 +14,17 @@ from pathlib import Path
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
+def terminate(proc, timeout):
+    """SIGTERM, then SIGKILL if proc has not exited within timeout seconds."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 class ChildServer:
     """Subclasses call _start(); the test calls stop() or uses a with block."""
 
@@ -42,13 +53,7 @@ class ChildServer:
         return int(line.split()[1])
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        terminate(self.proc, 5)
         if self.proc.stdout:
             self.proc.stdout.close()
 

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from child_server import ChildServer  # noqa: E402
+from child_server import ChildServer, terminate  # noqa: E402
 from pki import make_test_pki  # noqa: E402  (one test CA for SMTP and POP3)
 
 TEST_USER = "alice"
@@ -154,13 +154,8 @@ class Dovecot:
         return self
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        if self.proc is not None:
+            terminate(self.proc, 10)
         self.proc = None
 
     def cleanup(self):
