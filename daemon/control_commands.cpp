@@ -145,6 +145,7 @@ awaitable<Result<Json>> ControlCommands::change(const std::string& cmd, const Js
     // retry/release make work due; hold/delete take it away from a scheduler
     // that may have it in hand. Either way, let it look again.
     if (cmd == "retry" && !outcome->done.empty() && hooks_.retry_requested) hooks_.retry_requested();
+    if ((cmd == "retry" || cmd == "release") && !outcome->done.empty()) events_.rescan();
     if (!outcome->done.empty()) events_.changed();
     if (!outcome->unknown.empty()) co_return unknown_ids(outcome->unknown);
     co_return Json{{"ids", outcome->done}};

@@ -124,6 +124,7 @@ void Daemon::start_delivery()
 {
     scheduler_ = std::make_unique<Scheduler>(io_.get_executor(), *reader_, *writer_, *intake_, config_);
     events_.on_changed([this] { scheduler_->changed(); });
+    events_.on_rescan([this] { scheduler_->rescan(); });
     events_.on_config([this](const Config& config) { scheduler_->reconfigure(config); });
     hooks_.relay_in_flight = [this](const std::string& relay) {
         return static_cast<unsigned>(scheduler_->in_flight(relay));

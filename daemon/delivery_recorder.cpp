@@ -179,7 +179,7 @@ void DeliveryRecorder::committed(const Delivery& delivery, const std::vector<Att
     if (!status)
         spdlog::error("{}: recording delivery outcomes failed: {} (the recipients stay due)",
                       delivery.message_id, status.error().message);
-    settled_(ids);
+    settled_(ids, !status);
     if (status) bounce(delivery, outcomes, remote_mta);
 }
 

@@ -26,9 +26,10 @@ namespace mailqd {
 
 class DeliveryRecorder {
 public:
-    // Recipients whose outcome is durable (or whose recording failed): the
-    // scheduler may take them from the store again.
-    using Settled = std::function<void(const std::vector<std::int64_t>& recipient_ids)>;
+    // Recipients whose outcome is durable (or whose recording failed, so
+    // they are still due as before: still_due): the scheduler may take them
+    // from the store again.
+    using Settled = std::function<void(const std::vector<std::int64_t>& recipient_ids, bool still_due)>;
 
     DeliveryRecorder(asio::any_io_executor io, StoreWriter& writer, Store& reader, Intake& intake,
                      Settled settled)

@@ -20,12 +20,20 @@ public:
 
     // The scheduler registers "wake up and look at due()" here.
     void on_changed(ChangedFn fn) { changed_.push_back(std::move(fn)); }
+    // And "look at due() from the start" here: an admin made old work due
+    // again (retry, release), which a reading that goes on from where the
+    // last one stopped would pass by.
+    void on_rescan(ChangedFn fn) { rescan_.push_back(std::move(fn)); }
     // Relays, mailboxes and anything else that follows a reloaded config.
     void on_config(ConfigFn fn) { config_.push_back(std::move(fn)); }
 
     void changed() const
     {
         for (const auto& fn : changed_) fn();
+    }
+    void rescan() const
+    {
+        for (const auto& fn : rescan_) fn();
     }
     void config_changed(const Config& config) const
     {
@@ -34,6 +42,7 @@ public:
 
 private:
     std::vector<ChangedFn> changed_;
+    std::vector<ChangedFn> rescan_;
     std::vector<ConfigFn> config_;
 };
 

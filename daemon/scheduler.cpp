@@ -35,16 +35,16 @@ bool deliverable(RecipientState state)
 
 // Due recipients not yet in flight, as one Delivery per message (in the
 // order due() gave them).
-std::vector<Delivery> group_by_message(std::vector<DueRecipient> due,
+std::vector<Delivery> group_by_message(const std::vector<DueRecipient>& due,
                                        const std::unordered_set<std::int64_t>& in_flight)
 {
     std::vector<Delivery> deliveries;
     std::unordered_map<std::string, std::size_t> by_message;
-    for (auto& r : due) {
+    for (const auto& r : due) {
         if (in_flight.count(r.recipient_id)) continue;
         auto [it, added] = by_message.try_emplace(r.message_id, deliveries.size());
         if (added) deliveries.push_back(Delivery{r.message_id, r.sender, r.received_at, {}});
-        deliveries[it->second].recipients.push_back({r.recipient_id, std::move(r.address), r.attempts});
+        deliveries[it->second].recipients.push_back({r.recipient_id, r.address, r.attempts});
     }
     return deliveries;
 }
@@ -54,7 +54,12 @@ std::vector<Delivery> group_by_message(std::vector<DueRecipient> due,
 Scheduler::Scheduler(asio::any_io_executor io, Store& reader, StoreWriter& writer, Intake& intake,
                      const Config& config)
     : io_(io), reader_(reader), config_(config),
-      recorder_(io, writer, reader, intake, [this](const auto& ids) { settle(ids); }), wake_(io)
+      recorder_(io, writer, reader, intake,
+                [this](const auto& ids, bool still_due) {
+                    if (still_due) cursor_.reset();  // behind it, maybe
+                    settle(ids);
+                }),
+      wake_(io)
 {
     apply_config(config_);
 }
@@ -87,6 +92,12 @@ void Scheduler::stop()
 void Scheduler::retry_requested()
 {
     for (auto& [name, pool] : pools_) pool->resume();
+    rescan();
+}
+
+void Scheduler::rescan()
+{
+    cursor_.reset();
     changed();
 }
 
@@ -101,7 +112,7 @@ void Scheduler::reconfigure(const Config& config)
     config_ = config;
     warned_no_relays_ = false;
     apply_config(config_);
-    changed();
+    rescan();
 }
 
 RelaySettings Scheduler::relay_settings(const RelayConfig& relay) const
@@ -147,7 +158,7 @@ awaitable<void> Scheduler::run()
         last_pass_ = std::chrono::steady_clock::now();
         woken_ = false;
         const TimePoint now = now_seconds();
-        if (dispatch_due(now)) continue;  // a full batch: there may be more
+        if (dispatch_due(now)) continue;  // there may be more
         if (woken_ || stopped_) continue;
         // Everything due by now is in flight: sleep until the next one that
         // is not, or until something changes.
@@ -163,7 +174,8 @@ awaitable<void> Scheduler::run()
 // Takes due recipients not in flight, grouped per message, and sends each
 // message to its relay's pool, or fails it as expired. A pool with a full
 // backlog gets nothing more now (a settled message wakes us again). True
-// when the batch was full and there may be more to take at once.
+// when there may be more to take at once: the batch was full, or the sweep
+// reached the end and must look once more from the start.
 bool Scheduler::dispatch_due(TimePoint now)
 {
     if (config_.relays.empty()) {
@@ -173,26 +185,38 @@ bool Scheduler::dispatch_due(TimePoint now)
     }
     const bool room = std::any_of(pools_.begin(), pools_.end(), [](const auto& p) { return p.second->has_room(); });
     if (!room || in_flight_.size() >= max_in_flight) return false;
-    const std::size_t limit = in_flight_.size() + std::min(batch, max_in_flight - in_flight_.size());
-    auto due = reader_.due(now, limit);
+    // From the start, the recipients in flight come first and are skipped.
+    const bool from_start = !cursor_;
+    const std::size_t limit =
+        (from_start ? in_flight_.size() : 0) + std::min(batch, max_in_flight - in_flight_.size());
+    auto due = reader_.due(now, limit, cursor_);
     if (!due) {
         spdlog::error("scheduler: reading due recipients: {}", due.error().message);
         return false;
     }
-    bool skipped = false;
-    for (auto& delivery : group_by_message(std::move(*due), in_flight_)) {
+    for (auto& delivery : group_by_message(*due, in_flight_)) {
         const RelayConfig* relay = config_.relay_for_sender(delivery.sender);
         auto pool = pools_.find(relay->name);
         const bool expired = now >= delivery.received_at + config_.queue.lifetime;
-        if (pool == pools_.end() || (!expired && !pool->second->has_room())) {
-            skipped = true;
-            continue;
-        }
+        if (pool == pools_.end() || (!expired && !pool->second->has_room())) continue;
         for (const auto& r : delivery.recipients) in_flight_.insert(r.id);
         if (expired) recorder_.expire(delivery, relay->name, expiry_replies(delivery));
         else pool->second->enqueue(std::move(delivery));
     }
-    return !skipped && due->size() >= limit;
+    // The next pass starts after the last row taken before the first one
+    // left behind (a full pool), so nothing left behind is passed by.
+    bool left_behind = false;
+    for (const auto& r : *due) {
+        if (!in_flight_.count(r.recipient_id)) {
+            left_behind = true;
+            break;
+        }
+        cursor_ = DueCursor{r.next_attempt_at, r.recipient_id};
+    }
+    if (left_behind) return false;
+    if (due->size() >= limit) return true;
+    cursor_.reset();  // the end: next time from the start
+    return !from_start;
 }
 
 std::vector<std::string> Scheduler::expiry_replies(const Delivery& delivery)
@@ -212,33 +236,34 @@ std::vector<std::string> Scheduler::expiry_replies(const Delivery& delivery)
 
 std::optional<OutgoingMessage> Scheduler::prepare(Delivery& delivery)
 {
-    auto info = reader_.show(delivery.message_id);
-    auto data = info ? reader_.message_data(delivery.message_id) : Result<std::string>(info.error());
-    if (!info || !data) {  // deleted meanwhile (or unreadable: it stays due)
+    auto sendable = reader_.sendable(delivery.message_id);
+    if (!sendable) {  // deleted meanwhile (or unreadable: it stays due)
         release(delivery);
         return std::nullopt;
     }
+    const auto& states = sendable->recipients;
     Delivery dropped{delivery.message_id, delivery.sender, delivery.received_at, {}};
     std::vector<DeliveryRecipient> live;
     for (auto& recipient : delivery.recipients) {
-        auto it = std::find_if(info->recipients.begin(), info->recipients.end(),
-                               [&](const RecipientInfo& r) { return r.id == recipient.id; });
+        auto it = std::find_if(states.begin(), states.end(), [&](const auto& s) { return s.first == recipient.id; });
         // Held, or settled by an admin, while it waited here.
-        auto& into = it != info->recipients.end() && deliverable(it->state) ? live : dropped.recipients;
+        auto& into = it != states.end() && deliverable(it->second) ? live : dropped.recipients;
         into.push_back(std::move(recipient));
     }
     if (!dropped.recipients.empty()) release(dropped);
     delivery.recipients = std::move(live);
     if (delivery.recipients.empty()) return std::nullopt;
-    OutgoingMessage message{delivery.message_id, delivery.sender, {}, std::move(*data)};
+    OutgoingMessage message{delivery.message_id, delivery.sender, {}, std::move(sendable->data)};
     for (const auto& r : delivery.recipients) message.recipients.push_back({r.id, r.address});
     return message;
 }
 
+// Handed back without an attempt: still due, and maybe behind the cursor.
 void Scheduler::release(const Delivery& delivery)
 {
     std::vector<std::int64_t> ids;
     for (const auto& r : delivery.recipients) ids.push_back(r.id);
+    cursor_.reset();
     settle(ids);
 }
 

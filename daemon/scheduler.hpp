@@ -7,6 +7,10 @@
 // senders globs match its envelope sender (Config::relay_for_sender).
 // A recipient is "in flight" from the moment it is taken until its outcome
 // is durable, so it is never handed out twice.
+// Passes go on from where the last one stopped (a DueCursor), so a backlog
+// in flight is not read again on every pass; a sweep that reaches the end
+// ends with a pass from the start, which finds anything the cursor passed
+// by (work handed back, or made due again behind it).
 // Runs on the io thread; owns the relay pools, the outcome recorder and a
 // one-thread pool for blocking work (password_command).
 #pragma once
@@ -15,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -45,6 +50,9 @@ public:
     void stop();
     // mailqctl retry: relays suspended after a failure are tried again now.
     void retry_requested();
+    // Old work became due again (an admin's retry or release): the next
+    // pass starts from the beginning of the due list.
+    void rescan();
 
     // Recipients queued for or being sent to the relay (mailqctl stats).
     std::uint64_t in_flight(const std::string& relay) const;
@@ -66,6 +74,7 @@ private:
     DeliveryRecorder recorder_;
     asio::steady_timer wake_;
     std::unordered_set<std::int64_t> in_flight_;
+    std::optional<DueCursor> cursor_;  // where the next pass starts; none: the beginning
     std::map<std::string, std::shared_ptr<RelayPool>> pools_;
     std::chrono::steady_clock::time_point last_pass_{};
     bool running_ = false;

@@ -78,6 +78,13 @@ Status mark_done_if_complete(StatementCache& cache, const std::string& message_i
     return s->bind_all(now, message_id).run();
 }
 
+std::string due_query(const char* range)
+{
+    return std::string("SELECT r.id, r.message_id, m.sender, r.address, r.attempts, m.received_at, r.next_attempt_at "
+                       "FROM recipients r JOIN messages m ON m.id = r.message_id "
+                       "WHERE r.state IN ('queued', 'deferred') AND ") + range;
+}
+
 }  // namespace
 
 Store::Store(sqlite3* db) : db_(db), statements_(std::make_unique<StatementCache>(db)) {}
@@ -120,12 +127,12 @@ bool Store::in_transaction() const
 
 Status Store::begin()
 {
-    return exec_sql(db_, "BEGIN IMMEDIATE");
+    return control("BEGIN IMMEDIATE");
 }
 
 Status Store::commit()
 {
-    return exec_sql(db_, "COMMIT");
+    return control("COMMIT");
 }
 
 void Store::rollback()
@@ -136,12 +143,12 @@ void Store::rollback()
 
 Status Store::savepoint()
 {
-    return exec_sql(db_, "SAVEPOINT job");
+    return control("SAVEPOINT job");
 }
 
 Status Store::release_savepoint()
 {
-    return exec_sql(db_, "RELEASE job");
+    return control("RELEASE job");
 }
 
 void Store::rollback_to_savepoint()
@@ -157,14 +164,22 @@ Result<Statement> Store::sql(const char* text)
     return statements_->prepare(text);
 }
 
+Status Store::control(const char* text)
+{
+    auto s = sql(text);
+    if (!s)
+        return s.error();
+    return s->run();
+}
+
 Status Store::atomically(const std::function<Status()>& body, bool write)
 {
     const bool outer = !in_transaction();
-    if (auto st = exec_sql(db_, outer ? (write ? "BEGIN IMMEDIATE" : "BEGIN") : "SAVEPOINT op"); !st)
+    if (auto st = control(outer ? (write ? "BEGIN IMMEDIATE" : "BEGIN") : "SAVEPOINT op"); !st)
         return st;
     Status st = body();
     if (st)
-        st = exec_sql(db_, outer ? "COMMIT" : "RELEASE op");
+        st = control(outer ? "COMMIT" : "RELEASE op");
     if (!st && in_transaction())
         (void)exec_sql(db_, outer ? "ROLLBACK" : "ROLLBACK TO op; RELEASE op");  // reporting st
     return st;
@@ -280,21 +295,45 @@ Result<std::string> Store::accept(const NewMessage& message, TimePoint now)
 
 // --- scheduling ---
 
-Result<std::vector<DueRecipient>> Store::due(TimePoint now, std::size_t limit)
+// After a cursor, in two ranges of recipients_due that SQLite seeks to
+// directly: the rest of the cursor's second (by rowid), then later seconds.
+// (A row value comparison on (next_attempt_at, id) would scan from the
+// start of the second instead.)
+Result<std::vector<DueRecipient>> Store::due(TimePoint now, std::size_t limit, std::optional<DueCursor> after)
 {
-    auto s = sql("SELECT r.id, r.message_id, m.sender, r.address, r.attempts, m.received_at "
-                 "FROM recipients r JOIN messages m ON m.id = r.message_id "
-                 "WHERE r.state IN ('queued', 'deferred') AND r.next_attempt_at <= ?1 "
-                 "ORDER BY r.next_attempt_at, r.id LIMIT ?2");
-    if (!s)
-        return s.error();
     std::vector<DueRecipient> due;
-    auto st = each_row(s->bind_all(now, std::int64_t(limit)), [&](const Statement& row) {
-        due.push_back(DueRecipient{row.integer(0), row.text(1), row.text(2), row.text(3),
-                                   static_cast<int>(row.integer(4)), row.time(5)});
-    });
-    if (!st)
-        return st.error();
+    auto read = [&](Statement& s) {
+        return each_row(s, [&](const Statement& row) {
+            due.push_back(DueRecipient{row.integer(0), row.text(1), row.text(2), row.text(3),
+                                       static_cast<int>(row.integer(4)), row.time(5), row.time(6)});
+        });
+    };
+    if (!after) {
+        static const std::string all = due_query("r.next_attempt_at <= ?1 ORDER BY r.next_attempt_at, r.id LIMIT ?2");
+        auto s = sql(all.c_str());
+        if (!s)
+            return s.error();
+        if (auto st = read(s->bind_all(now, std::int64_t(limit))); !st)
+            return st.error();
+        return due;
+    }
+    if (after->next_attempt_at <= now) {
+        static const std::string rest = due_query("r.next_attempt_at = ?1 AND r.id > ?2 ORDER BY r.id LIMIT ?3");
+        auto s = sql(rest.c_str());
+        if (!s)
+            return s.error();
+        if (auto st = read(s->bind_all(after->next_attempt_at, after->recipient_id, std::int64_t(limit))); !st)
+            return st.error();
+    }
+    if (due.size() < limit) {
+        static const std::string later =
+            due_query("r.next_attempt_at > ?1 AND r.next_attempt_at <= ?2 ORDER BY r.next_attempt_at, r.id LIMIT ?3");
+        auto s = sql(later.c_str());
+        if (!s)
+            return s.error();
+        if (auto st = read(s->bind_all(after->next_attempt_at, now, std::int64_t(limit - due.size()))); !st)
+            return st.error();
+    }
     return due;
 }
 
@@ -378,6 +417,29 @@ Result<std::string> Store::message_data(const std::string& id)
     if (!*row)
         return make_error(ErrorKind::not_found, "unknown queue ID " + id);
     return s->text(0);
+}
+
+Result<SendableMessage> Store::sendable(const std::string& id)
+{
+    SendableMessage message;
+    Status st = atomically(
+        [&]() -> Status {
+            auto data = message_data(id);
+            if (!data)
+                return data.error();
+            message.data = std::move(*data);
+            auto s = sql("SELECT id, state FROM recipients WHERE message_id = ?1");
+            if (!s)
+                return s.error();
+            return each_row(s->bind_all(id), [&](const Statement& row) {
+                message.recipients.emplace_back(
+                    row.integer(0), recipient_state_from(row.text(1)).value_or(RecipientState::queued));
+            });
+        },
+        false);
+    if (!st)
+        return st.error();
+    return message;
 }
 
 }  // namespace mailqd

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "spool/queue_types.hpp"
@@ -32,6 +33,21 @@ struct DueRecipient {
     std::string address;
     int attempts = 0;          // attempts made so far
     TimePoint received_at;     // for lifetime
+    TimePoint next_attempt_at;
+};
+
+// Where a reading of due() stopped: due() ranks recipients by (next attempt,
+// recipient ID), and the next reading can start after the last one taken.
+struct DueCursor {
+    TimePoint next_attempt_at;
+    std::int64_t recipient_id = 0;
+};
+
+// What a delivery needs just before it is sent: the text, and the state of
+// each recipient now (one may have been held or settled since it was due).
+struct SendableMessage {
+    std::string data;
+    std::vector<std::pair<std::int64_t, RecipientState>> recipients;  // by recipient ID
 };
 
 // The outcome of one attempt for one recipient, as the classifier decided it.
@@ -81,8 +97,9 @@ public:
 
     // --- scheduling ---
     // Recipients in queued or deferred state with next attempt <= now, oldest
-    // first, at most limit.
-    Result<std::vector<DueRecipient>> due(TimePoint now, std::size_t limit);
+    // first, at most limit; only those ranked after `after` when given.
+    Result<std::vector<DueRecipient>> due(TimePoint now, std::size_t limit,
+                                          std::optional<DueCursor> after = std::nullopt);
     // Earliest next attempt among queued/deferred recipients (nullopt when
     // none, or on a database error).
     std::optional<TimePoint> next_due_time();
@@ -98,6 +115,9 @@ public:
     // usage (state not sent/deferred/failed), failure (recipient already done).
     Status record_attempt(const AttemptOutcome& outcome, TimePoint now);
     Result<std::string> message_data(const std::string& id);
+    // The text and recipient states of one message, from one snapshot;
+    // not_found if it was deleted.
+    Result<SendableMessage> sendable(const std::string& id);
 
     // --- admin ---
     // Oldest first, with recipients (no attempt history); state filters by
@@ -150,6 +170,9 @@ public:
 private:
     explicit Store(sqlite3* db);
     Result<Statement> sql(const char* text);
+    // BEGIN, COMMIT, SAVEPOINT and their kin, prepared once: they run for
+    // every job the writer commits.
+    Status control(const char* text);
     // Runs body atomically: BEGIN IMMEDIATE/COMMIT when outside a
     // transaction, a savepoint inside one (write = false: a plain BEGIN, for
     // reads that must see one snapshot).

@@ -45,7 +45,10 @@ protected:
         intake_ = std::make_unique<Intake>(*writer_, events_);
         recorder_ = std::make_unique<DeliveryRecorder>(
             io_.get_executor(), *writer_, *reader_, *intake_,
-            [this](const std::vector<std::int64_t>& ids) { settled_.insert(settled_.end(), ids.begin(), ids.end()); });
+            [this](const std::vector<std::int64_t>& ids, bool still_due) {
+                settled_.insert(settled_.end(), ids.begin(), ids.end());
+                if (still_due) ++still_due_;
+            });
         recorder_->set_policy(DeliveryPolicy{BackoffPolicy{60s, 3600s, 2.0, 0.0}, 86400s, true, "mailqd.test"});
     }
 
@@ -72,6 +75,7 @@ protected:
                std::chrono::steady_clock::now() < deadline)
             io_.run_one_for(50ms);
         ASSERT_EQ(settled_.size(), n);
+        ASSERT_EQ(still_due_, 0u) << "every outcome was recorded";
         ASSERT_EQ(intake_->accepted(), bounces);
     }
 
@@ -90,6 +94,7 @@ protected:
     std::unique_ptr<Intake> intake_;
     std::unique_ptr<DeliveryRecorder> recorder_;
     std::vector<std::int64_t> settled_;
+    unsigned still_due_ = 0;
 };
 
 TEST_F(RecorderTest, SessionOutcomesAreClassifiedRecordedAndBounced)
