@@ -155,7 +155,7 @@ awaitable<void> RelayPool::run_session(std::shared_ptr<RelayPool> /*keeps this a
         }
         secret = std::move(*read);
     }
-    MessageSource source = [this, session]() { return next_message(session); };
+    MessageSource source = [this, session](Pull pull) { return next_message(session, pull); };
     MessageSink sink = [this, session](const MessageOutcome& outcome) { message_done(*session, outcome); };
     auto op = run_smtp_session(client_options(std::move(secret)), std::move(source), std::move(sink),
                                session->control);
@@ -198,18 +198,22 @@ void RelayPool::session_ready(Session& session)
     suspended_until_.reset();
 }
 
-awaitable<std::optional<OutgoingMessage>> RelayPool::next_message(std::shared_ptr<Session> session)
+awaitable<std::optional<OutgoingMessage>> RelayPool::next_message(std::shared_ptr<Session> session, Pull pull)
 {
     session_ready(*session);
-    std::optional<OutgoingMessage> message = co_await take_message(session);
+    std::optional<OutgoingMessage> message = co_await take_message(session, pull);
     pump();
     co_return message;
 }
 
-awaitable<std::optional<OutgoingMessage>> RelayPool::take_message(std::shared_ptr<Session> session)
+awaitable<std::optional<OutgoingMessage>> RelayPool::take_message(std::shared_ptr<Session> session, Pull pull)
 {
     while (!stopped_ && !draining_ && !queue_.empty()) {
-        if (settings_.relay.rate > 0 && !co_await wait_for_rate()) break;
+        if (settings_.relay.rate > 0) {
+            // Ahead of time, only a slot that is free now: never hold back the data in hand.
+            if (pull == Pull::ahead && next_send_ > std::chrono::steady_clock::now()) break;
+            if (!co_await wait_for_rate()) break;
+        }
         if (stopped_ || draining_ || queue_.empty()) break;
         Delivery delivery = std::move(queue_.front());
         queue_.pop_front();
@@ -217,7 +221,7 @@ awaitable<std::optional<OutgoingMessage>> RelayPool::take_message(std::shared_pt
         std::optional<OutgoingMessage> message = owner_.prepare(delivery);
         if (!message) continue;  // held or deleted meanwhile: handed back
         sending_recipients_ += recipients_of(delivery);
-        session->current = std::move(delivery);
+        session->pulled.push_back(std::move(delivery));
         co_return message;
     }
     co_return std::nullopt;
@@ -245,9 +249,10 @@ awaitable<bool> RelayPool::wait_for_rate()
 
 void RelayPool::message_done(Session& session, const MessageOutcome& outcome)
 {
-    if (!session.current) return;
-    Delivery delivery = std::move(*session.current);
-    session.current.reset();
+    // Outcomes come in the order the messages were pulled.
+    if (session.pulled.empty() || session.pulled.front().message_id != outcome.id) return;
+    Delivery delivery = std::move(session.pulled.front());
+    session.pulled.pop_front();
     sending_recipients_ -= recipients_of(delivery);
     MessageOutcome recorded = outcome;
     if (stopped_) {
@@ -264,11 +269,11 @@ void RelayPool::session_ended(Session& session, const SessionResult& result)
 {
     if (!session.set_up) --setting_up_;
     std::erase_if(sessions_, [&](const auto& s) { return s.get() == &session; });
-    if (session.current) {  // cannot happen: every pulled message gets an outcome
-        sending_recipients_ -= recipients_of(*session.current);
-        owner_.release(*session.current);
-        session.current.reset();
+    for (const auto& delivery : session.pulled) {  // cannot happen: every pulled message gets an outcome
+        sending_recipients_ -= recipients_of(delivery);
+        owner_.release(delivery);
     }
+    session.pulled.clear();
     if (stopped_) return;
     if (result.relay_failed()) relay_failed(*result.error, result.peer);
     else if (result.error)

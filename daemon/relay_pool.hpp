@@ -75,7 +75,7 @@ public:
 private:
     struct Session {
         std::shared_ptr<SmtpSessionControl> control = std::make_shared<SmtpSessionControl>();
-        std::optional<Delivery> current;  // pulled, outcome not yet told
+        std::deque<Delivery> pulled;  // outcome not yet told (the next one may be pulled ahead)
         bool set_up = false;              // pulled its first message
     };
 
@@ -83,8 +83,8 @@ private:
     bool may_start_session();
     void start_session();
     awaitable<void> run_session(std::shared_ptr<RelayPool> self, std::shared_ptr<Session> session);
-    awaitable<std::optional<OutgoingMessage>> next_message(std::shared_ptr<Session> session);
-    awaitable<std::optional<OutgoingMessage>> take_message(std::shared_ptr<Session> session);
+    awaitable<std::optional<OutgoingMessage>> next_message(std::shared_ptr<Session> session, Pull pull);
+    awaitable<std::optional<OutgoingMessage>> take_message(std::shared_ptr<Session> session, Pull pull);
     awaitable<bool> wait_for_rate();
     void session_ready(Session& session);
     void message_done(Session& session, const MessageOutcome& outcome);

@@ -84,13 +84,19 @@ struct SessionResult {
     bool relay_failed() const { return error && messages.empty(); }
 };
 
-// The next message for this connection, or nullopt when there is none now
-// (the session then QUITs). Called only while the connection is ready for a
-// message: after set-up, and after each message's transaction ended. It
-// should answer promptly; the server will not wait forever. A message pulled
-// always gets an outcome for every recipient (RSET failing before it, for
-// instance, is "connection lost in rset": deferred).
-using MessageSource = std::function<awaitable<std::optional<OutgoingMessage>>()>;
+// How a session asks for its next message. `wait`: the connection is idle
+// (after set-up, or after a transaction ended); the answer may wait a little
+// (a rate limit's next slot), nullopt means there is none and the session
+// QUITs. `ahead`: the current message's data is about to leave and, with a
+// server that offers PIPELINING, the next envelope can go in the same write
+// (RFC 2920 lets message content open a group): only a message ready at
+// once, nullopt otherwise (the session asks again with `wait` later).
+enum class Pull { wait, ahead };
+// The next message for this connection. It should answer promptly; the
+// server will not wait forever. A message pulled always gets an outcome for
+// every recipient (the connection lost before its envelope was answered,
+// for instance, is deferred at that stage).
+using MessageSource = std::function<awaitable<std::optional<OutgoingMessage>>(Pull)>;
 // Told each message's outcomes as soon as its transaction ends (optional).
 using MessageSink = std::function<void(const MessageOutcome&)>;
 
@@ -115,9 +121,11 @@ private:
 
 // Runs one session: connect, greeting, EHLO (HELO fallback), STARTTLS and
 // EHLO again, AUTH, then up to max_messages messages pulled from source
-// (RSET between them), QUIT. Each message is pulled only after the previous
-// one is done; the session limit and abort() stop the pulling. Every network
-// failure is a value in the result; nothing is thrown for it.
+// (RSET after a transaction that did not reach its end of data), QUIT. With
+// PIPELINING a message's envelope leaves with the previous message's data,
+// so a message costs one round trip; the session limit and abort() stop the
+// pulling. Every network failure is a value in the result; nothing is
+// thrown for it.
 awaitable<SessionResult> run_smtp_session(SmtpClientOptions options, MessageSource source,
                                           MessageSink sink = {},
                                           std::shared_ptr<SmtpSessionControl> control = {});

@@ -201,22 +201,28 @@ awaitable<WireStatus> SmtpConnection::write_raw(std::string bytes)
     co_return WireStatus{};
 }
 
+void SmtpConnection::append_lines(std::string* bytes, const std::vector<std::string>& lines)
+{
+    for (const auto& line : lines) {
+        trace('C', line);
+        *bytes += line;
+        *bytes += "\r\n";
+    }
+}
+
 awaitable<WireStatus> SmtpConnection::send_lines(std::vector<std::string> lines)
 {
     std::string bytes;
-    for (const auto& line : lines) {
-        trace('C', line);
-        bytes += line;
-        bytes += "\r\n";
-    }
+    append_lines(&bytes, lines);
     co_return co_await write_raw(std::move(bytes));
 }
 
-awaitable<WireStatus> SmtpConnection::send_data(std::string wire)
+awaitable<WireStatus> SmtpConnection::send_data(std::string wire, std::vector<std::string> then)
 {
     if (settings_.trace)
         spdlog::debug("relay={} smtp C: <message, {} octets, ending in CRLF.CRLF>",
                       settings_.relay_name, wire.size());
+    append_lines(&wire, then);
     co_return co_await write_raw(std::move(wire));
 }
 

@@ -52,8 +52,9 @@ public:
                                     bool verify);
     // Lines without CRLF, sent in one write (a pipelined group).
     awaitable<WireStatus> send_lines(std::vector<std::string> lines);
-    // A DATA payload in wire form, final "." included: one write.
-    awaitable<WireStatus> send_data(std::string wire);
+    // A DATA payload in wire form, final "." included, then the lines of
+    // the next pipelined group if any (without CRLF): one write.
+    awaitable<WireStatus> send_data(std::string wire, std::vector<std::string> then = {});
     awaitable<WireReply> read_reply();
     void close();
     // Ends the connection now; every later or pending operation fails.
@@ -73,6 +74,8 @@ private:
     void on_deadline();
     void ack_promptly();
     void trace(char who, std::string_view line);
+    // Each line and its CRLF, traced.
+    void append_lines(std::string* bytes, const std::vector<std::string>& lines);
 
     ConnectionSettings settings_;
     asio::ip::tcp::resolver resolver_;

@@ -16,6 +16,8 @@ namespace mailqd {
 
 // A phase's result: nothing, or the outcome that ended the session.
 using PhaseError = std::optional<SmtpOutcome>;
+// A message's recipients' outcomes, in order; empty while still open.
+using Outcomes = std::vector<std::optional<SmtpOutcome>>;
 
 class SmtpSession {
 public:
@@ -38,14 +40,23 @@ private:
     Result<std::shared_ptr<ssl::context>> tls_context();
 
     // messages (smtp_transaction.cpp)
+    // How a transaction left the session.
+    struct TransactionEnd {
+        PhaseError error;           // the session is over
+        bool reset_needed = false;  // it ended before its end of data: RSET first
+        std::optional<OutgoingMessage> next;  // pulled ahead, to go next
+        bool next_sent = false;     // next's envelope left with this message's data
+    };
     awaitable<PhaseError> deliver(MessageSource source, MessageSink sink, SessionResult* result);
-    awaitable<PhaseError> transaction(const OutgoingMessage& message, bool reset_first,
-                                      std::vector<std::optional<SmtpOutcome>>* outcomes);
-    awaitable<PhaseError> send_envelope(const OutgoingMessage& message, bool reset_first,
-                                        std::vector<std::optional<SmtpOutcome>>* outcomes);
-    awaitable<PhaseError> send_message_data(const OutgoingMessage& message,
-                                            std::vector<std::optional<SmtpOutcome>>* outcomes);
+    awaitable<TransactionEnd> transaction(const OutgoingMessage& message, bool reset_first, bool envelope_sent,
+                                          MessageSource* ahead, Outcomes* outcomes);
+    std::vector<std::string> envelope_commands(const OutgoingMessage& message, bool reset_first) const;
+    awaitable<PhaseError> send_envelope(const OutgoingMessage& message, bool reset_first, bool envelope_sent,
+                                        Outcomes* outcomes, bool* data_wanted);
+    awaitable<PhaseError> send_message_data(const OutgoingMessage& message, std::vector<std::string> then,
+                                            Outcomes* outcomes);
     awaitable<WireReply> exchange(bool pipelined, std::string line);
+    bool sendable(const OutgoingMessage& message) const;
     std::optional<SmtpOutcome> check_unsendable(const OutgoingMessage& message) const;
 
     SmtpClientOptions options_;

@@ -1,8 +1,9 @@
-// SMTP client session: the messages. Each one is a transaction (RSET between
-// them), pipelined when the server offers PIPELINING: RSET, MAIL, every RCPT
-// and DATA leave in one write and the replies are read after (RFC 2920
-// allows RSET anywhere in a group), so a message costs two round trips, not
-// three. The payload and its final "." leave in one write too.
+// SMTP client session: the messages. Each one is a transaction. With
+// PIPELINING, MAIL, every RCPT and DATA leave in one write and the replies
+// are read after; the payload, its final "." and the next message's envelope
+// leave in one write too (RFC 2920: message content may open a group), so a
+// message costs one round trip. RSET goes first only after a transaction
+// that ended before its end of data (RFC 2920 allows it anywhere in a group).
 #include <algorithm>
 
 #include "daemon/smtp_data.hpp"
@@ -10,8 +11,6 @@
 
 namespace mailqd {
 namespace {
-
-using Outcomes = std::vector<std::optional<SmtpOutcome>>;
 
 // Gives every recipient still without an outcome this one.
 void settle_open(Outcomes* outcomes, const SmtpOutcome& outcome)
@@ -52,16 +51,14 @@ bool needs_smtputf8(const OutgoingMessage& message)
 awaitable<PhaseError> SmtpSession::deliver(MessageSource source, MessageSink sink,
                                            SessionResult* result)
 {
-    unsigned limit = std::max(1u, options_.max_messages);
-    for (unsigned n = 0; n < limit && !connection_->session_expired() && !control_->aborted(); ++n) {
-        std::optional<OutgoingMessage> message = co_await source();
-        if (!message) break;
-        Outcomes outcomes(message->recipients.size());
-        // RSET between messages only, so the last one is followed by QUIT alone.
-        PhaseError error = co_await transaction(*message, n > 0, &outcomes);
-        MessageOutcome done{message->id, {}};
+    const unsigned limit = std::max(1u, options_.max_messages);
+    auto may_pull = [&](unsigned pulled) {
+        return pulled < limit && !connection_->session_expired() && !control_->aborted();
+    };
+    auto report = [&](const OutgoingMessage& message, const Outcomes& outcomes) {
+        MessageOutcome done{message.id, {}};
         for (std::size_t i = 0; i < outcomes.size(); ++i) {
-            const auto& r = message->recipients[i];
+            const auto& r = message.recipients[i];
             // Every recipient is settled by transaction(); the fallback is defensive.
             done.recipients.push_back({r.id, r.address,
                                        outcomes[i].value_or(failure_outcome(
@@ -69,23 +66,71 @@ awaitable<PhaseError> SmtpSession::deliver(MessageSource source, MessageSink sin
         }
         result->messages.push_back(std::move(done));
         if (sink) sink(result->messages.back());
-        if (error) co_return error;
+    };
+    unsigned pulled = 0;
+    std::optional<OutgoingMessage> message;
+    if (may_pull(pulled)) message = co_await source(Pull::wait);
+    if (message) ++pulled;
+    bool envelope_sent = false;  // it left with the previous message's data
+    bool reset = false;          // the last transaction ended before its end of data
+    while (message) {
+        Outcomes outcomes(message->recipients.size());
+        MessageSource* ahead = capabilities_.pipelining && may_pull(pulled) ? &source : nullptr;
+        TransactionEnd end = co_await transaction(*message, reset, envelope_sent, ahead, &outcomes);
+        report(*message, outcomes);
+        if (end.error) {
+            if (end.next) {  // its envelope went, if at all, with the data: no "." for it
+                SmtpOutcome lost = *end.error;
+                lost.stage = SmtpStage::mail;
+                Outcomes never(end.next->recipients.size(), lost);
+                report(*end.next, never);
+            }
+            co_return end.error;
+        }
+        if (end.next) ++pulled;
+        reset = end.reset_needed;
+        envelope_sent = end.next_sent;
+        message = std::move(end.next);
+        if (!message && may_pull(pulled)) {
+            message = co_await source(Pull::wait);
+            if (message) ++pulled;
+        }
     }
     co_return std::nullopt;
 }
 
-awaitable<PhaseError> SmtpSession::transaction(const OutgoingMessage& message, bool reset_first,
-                                               Outcomes* outcomes)
+bool SmtpSession::sendable(const OutgoingMessage& message) const
 {
-    if (message.recipients.empty()) co_return std::nullopt;
+    return !message.recipients.empty() && !check_unsendable(message);
+}
+
+awaitable<SmtpSession::TransactionEnd> SmtpSession::transaction(const OutgoingMessage& message, bool reset_first,
+                                                                bool envelope_sent, MessageSource* ahead,
+                                                                Outcomes* outcomes)
+{
+    TransactionEnd end;
+    end.reset_needed = reset_first;  // until something is sent
+    if (message.recipients.empty()) co_return end;
     if (auto refusal = check_unsendable(message)) {
         settle_open(outcomes, *refusal);
-        co_return std::nullopt;
+        co_return end;
     }
-    PhaseError error = co_await send_envelope(message, reset_first, outcomes);
-    if (!error && any_open(*outcomes)) error = co_await send_message_data(message, outcomes);
-    if (error) settle_open(outcomes, *error);
-    co_return error;
+    bool data_wanted = false;
+    end.error = co_await send_envelope(message, reset_first, envelope_sent, outcomes, &data_wanted);
+    end.reset_needed = true;
+    if (!end.error && data_wanted) {
+        std::vector<std::string> next_envelope;
+        if (ahead) {
+            auto pull = (*ahead)(Pull::ahead);  // named: see smtp_client.cpp
+            end.next = co_await std::move(pull);
+            end.next_sent = end.next && sendable(*end.next);
+            if (end.next_sent) next_envelope = envelope_commands(*end.next, false);
+        }
+        end.error = co_await send_message_data(message, std::move(next_envelope), outcomes);
+        end.reset_needed = false;
+    }
+    if (end.error) settle_open(outcomes, *end.error);
+    co_return end;
 }
 
 std::optional<SmtpOutcome> SmtpSession::check_unsendable(const OutgoingMessage& message) const
@@ -105,14 +150,9 @@ std::optional<SmtpOutcome> SmtpSession::check_unsendable(const OutgoingMessage& 
     return std::nullopt;
 }
 
-// [RSET,] MAIL, RCPTs and DATA, up to the reply to DATA. Rejected recipients
-// get their outcome; accepted ones stay open for the end-of-data reply. A
-// refused RSET ends the session (what was pipelined behind it is dropped
-// with the connection: no "." was sent, so nothing was delivered).
-awaitable<PhaseError> SmtpSession::send_envelope(const OutgoingMessage& message, bool reset_first,
-                                                 Outcomes* outcomes)
+// [RSET,] MAIL, every RCPT and DATA.
+std::vector<std::string> SmtpSession::envelope_commands(const OutgoingMessage& message, bool reset_first) const
 {
-    const bool pipelining = capabilities_.pipelining;
     MailParameters params;
     params.size = capabilities_.size.has_value();
     params.size_value = message.data.size();
@@ -121,12 +161,26 @@ awaitable<PhaseError> SmtpSession::send_envelope(const OutgoingMessage& message,
                       (needs_smtputf8(message) || has_8bit(header_section(message.data)));
     std::vector<std::string> commands;
     if (reset_first) commands.push_back("RSET");
-    const std::size_t mail = commands.size();
     commands.push_back(mail_from_command(message.sender, params));
     for (const auto& r : message.recipients) commands.push_back(rcpt_to_command(r.address));
     commands.push_back("DATA");
+    return commands;
+}
 
-    if (pipelining) {
+// [RSET,] MAIL, RCPTs and DATA, up to the reply to DATA (with PIPELINING
+// in one write, unless that write went already: envelope_sent). Rejected
+// recipients get their outcome; accepted ones stay open for the end-of-data
+// reply, and data_wanted says whether the data should follow. A refused
+// RSET ends the session (what was pipelined behind it is dropped with the
+// connection: no "." was sent, so nothing was delivered).
+awaitable<PhaseError> SmtpSession::send_envelope(const OutgoingMessage& message, bool reset_first,
+                                                 bool envelope_sent, Outcomes* outcomes, bool* data_wanted)
+{
+    const bool pipelining = capabilities_.pipelining;
+    if (envelope_sent) reset_first = false;  // it went behind a completed transaction
+    const std::vector<std::string> commands = envelope_commands(message, reset_first);
+    const std::size_t mail = reset_first ? 1 : 0;
+    if (pipelining && !envelope_sent) {
         WireStatus sent = co_await connection_->send_lines(commands);
         const SmtpStage stage = reset_first ? SmtpStage::rset : SmtpStage::mail;
         if (!sent.ok()) co_return failure_outcome(stage, sent.failure, sent.detail);
@@ -160,6 +214,7 @@ awaitable<PhaseError> SmtpSession::send_envelope(const OutgoingMessage& message,
         co_return closing(SmtpStage::end_of_data, reply);
     }
     if (reply.reply.code != 354) settle_open(outcomes, reply_outcome(SmtpStage::data, reply.reply));
+    *data_wanted = reply.reply.code == 354;
     co_return std::nullopt;
 }
 
@@ -170,12 +225,17 @@ awaitable<WireReply> SmtpSession::exchange(bool pipelined, std::string line)
     co_return co_await command(std::move(line));
 }
 
-awaitable<PhaseError> SmtpSession::send_message_data(const OutgoingMessage& message,
+// The payload and its "." (then the next envelope, if any: then), and the
+// reply to the ".".
+awaitable<PhaseError> SmtpSession::send_message_data(const OutgoingMessage& message, std::vector<std::string> then,
                                                      Outcomes* outcomes)
 {
-    WireStatus sent = co_await connection_->send_data(to_wire_data(message.data));
-    // The write did not complete, so the final "." did not leave: not delivered.
-    if (!sent.ok()) co_return failure_outcome(SmtpStage::data, sent.failure, sent.detail);
+    const bool dot_last = then.empty();
+    WireStatus sent = co_await connection_->send_data(to_wire_data(message.data), std::move(then));
+    // The write did not complete. With the "." last, it did not leave: not
+    // delivered. With an envelope behind it, the "." may have left.
+    if (!sent.ok())
+        co_return failure_outcome(dot_last ? SmtpStage::data : SmtpStage::end_of_data, sent.failure, sent.detail);
     WireReply reply = co_await connection_->read_reply();
     if (!reply.status.ok())
         co_return failure_outcome(SmtpStage::end_of_data, reply.status.failure, reply.status.detail);

@@ -297,7 +297,9 @@ class _FakeSession:
         # open to smuggling: record whether such a sequence came.
         bare = any(s in raw for s in (b"\n.\n", b"\r.\r", b"\n.\r\n", b"\r\n.\n", b"\r.\n"))
         n = self.log.save_message(raw, conn=self.conn, bare_dot_sequence=bare)
-        self.log.write(event="data", message=n, bare_dot_sequence=bare, conn=self.conn)
+        # pipelined: commands came behind the final "." before its reply.
+        self.log.write(event="data", message=n, bare_dot_sequence=bare, conn=self.conn,
+                       pipelined=len(self.reader._buffer) > 0)
         return await self.respond(self.script("end_of_data"), "end_of_data")
 
     async def run(self):

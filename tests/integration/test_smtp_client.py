@@ -245,27 +245,23 @@ def test_no_delayed_ack_stall_per_message(tmp_path):
     assert result["elapsed"] < 3.5, f"100 messages took {result['elapsed']:.2f}s"
 
 
-def test_pipelining_groups_envelope_and_rset_between_messages(tmp_path):
+def test_pipelining_sends_the_next_envelope_with_the_data(tmp_path):
     with start_fake_server(tmp_path / "srv") as srv:
         files = write_messages(tmp_path, [SIMPLE, SIMPLE, SIMPLE])
         result = run_probe(srv.port, files, "--per-connection", "2", "--tls", "none",
                            to=("a@example.org", "b@example.org"))
-        events = [e for e in srv.events() if e["event"] == "line"]
+        events = [e for e in srv.events() if e["event"] in ("line", "data") and e["conn"] == 1]
     assert [r["state"] for r in recipients(result)] == ["sent"] * 6
     assert len(result["sessions"]) == 2  # 2 messages per connection, then a new one
-    first = [(e["line"], e["pipelined"]) for e in events if e["conn"] == 1]
-    assert [line for line, _ in first] == [
-        "EHLO localhost",
-        "MAIL FROM:<sender@example.com>", "RCPT TO:<a@example.org>", "RCPT TO:<b@example.org>",
-        "DATA",
-        "RSET",
-        "MAIL FROM:<sender@example.com>", "RCPT TO:<a@example.org>", "RCPT TO:<b@example.org>",
-        "DATA",
-        "QUIT"]
-    # MAIL, both RCPTs came in one write with DATA behind them; from the
-    # second message on, RSET leads that write (one round trip less).
-    assert [p for _, p in first[1:5]] == [True, True, True, False]
-    assert [p for _, p in first[5:10]] == [True, True, True, True, False]
+    envelope = ["MAIL FROM:<sender@example.com>", "RCPT TO:<a@example.org>", "RCPT TO:<b@example.org>", "DATA"]
+    # No RSET after a completed transaction; MAIL, both RCPTs and DATA in
+    # one write; the second envelope in the write of the first message's
+    # data (behind its "."), the last message's "." followed by nothing.
+    assert [(e.get("line", "<data>"), e["pipelined"]) for e in events] == (
+        [("EHLO localhost", False)]
+        + [(line, True) for line in envelope[:-1]] + [("DATA", False), ("<data>", True)]
+        + [(line, True) for line in envelope[:-1]] + [("DATA", False), ("<data>", False)]
+        + [("QUIT", False)])
 
 
 def test_without_pipelining_commands_go_one_by_one(tmp_path):
@@ -473,9 +469,12 @@ def test_drop_after_final_dot_may_have_been_delivered(tmp_path):
         files = write_messages(tmp_path, [SIMPLE, SIMPLE])
         result = run_probe(srv.port, files, "--tls", "none")
     session = result["sessions"][0]
-    [r] = recipients(result)  # the second message was never pulled
+    # The second message's envelope went with the first one's data: no "."
+    # for it, so it is deferred where its transaction stood.
+    r, second = recipients(result)
     assert r["state"] == "deferred" and r["stage"] == "end-of-data"
     assert r["reply"] == "connection lost after end of data: may have been delivered"
+    assert second["state"] == "deferred" and second["stage"] == "mail"
     assert session["error"]["failure"] == "connection-lost"
     assert not session["relay_failed"]
 
@@ -517,9 +516,10 @@ def test_abort_ends_a_stalled_session_at_once(tmp_path):
         files = write_messages(tmp_path, [SIMPLE, SIMPLE])
         result = run_probe(srv.port, files, "--tls", "none", "--timeout-ms", "30000",
                            "--abort-after-ms", "500")
-    [r] = recipients(result)  # the second message is never pulled
+    r, second = recipients(result)  # the second one's envelope went with the data
     assert r["state"] == "deferred" and r["stage"] == "end-of-data"
     assert r["reply"] == "connection lost after end of data: may have been delivered"
+    assert second["state"] == "deferred" and second["stage"] == "mail"
     assert result["sessions"][0]["error"]["detail"] == "aborted: mailqd is stopping"
     assert result["elapsed"] < 10
 

@@ -176,7 +176,7 @@ awaitable<void> run_sessions(ProbeArgs args, json* out)
     while (!pending.empty() && !control->aborted()) {
         // Named first: GCC 12 can destroy std::function/shared_ptr temporaries
         // of a co_await expression twice.
-        MessageSource source = [&pending] { return next_message(&pending); };
+        MessageSource source = [&pending](Pull) { return next_message(&pending); };
         auto op = run_smtp_session(args.options, std::move(source), {}, control);
         SessionResult result = co_await std::move(op);
         sessions.push_back(session_json(result));
