@@ -32,6 +32,8 @@ MAILQD_BIN = os.environ.get("MAILQD_BIN", str(SOURCE_DIR / "build" / "daemon" / 
 MAILQCTL_BIN = os.environ.get("MAILQCTL_BIN", str(SOURCE_DIR / "build" / "cli" / "mailqctl"))
 
 READY_TIMEOUT = 10.0
+# Set by the test registration of a -DMAILQD_SANITIZE=ON build (ASan+UBSan).
+SANITIZED = os.environ.get("MAILQD_SANITIZE") == "1"
 
 
 def free_port():
@@ -226,6 +228,14 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
     def cleanup(self):
+        if self.running() and SANITIZED:
+            # SIGTERM, so that LeakSanitizer checks the daemon's exit too; a
+            # leak lands in the build's sanitizer-reports/ (tests/CMakeLists.txt).
+            self.signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
         if self.running():
             self.proc.kill()
             self.proc.wait()
