@@ -116,10 +116,15 @@ void StoreWriter::run()
             jobs_ += batch.size();
         }
         // Completions run only now, when every transaction of the batch is
-        // durable or has failed.
-        for (std::size_t i = 0; i < batch.size(); ++i)
-            if (batch[i].done)
-                batch[i].done(std::move(outcomes[i]));
+        // durable or has failed. A job (and what it captured) is destroyed
+        // here, on the writer thread, before its completion runs: once the
+        // caller resumes, nothing of its job is left on this thread.
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            batch[i].job = nullptr;
+            Done done = std::move(batch[i].done);
+            if (done)
+                done(std::move(outcomes[i]));
+        }
         after_commits();
     }
 }

@@ -34,7 +34,10 @@ public:
     ~StoreWriter();  // finishes queued jobs, then joins
 
     // Thread-safe. done may be empty; it must not throw. Posting from a
-    // Done (on the writer thread) is allowed.
+    // Done (on the writer thread) is allowed. Both run and are destroyed on
+    // the writer thread; the job is destroyed before done is called, so a
+    // Done that hands control back to another thread must give away what
+    // it captured (move it into what it posts), not keep a copy.
     void post(Job job, Done done);
 
     // Counters for benchmarks and stats.
