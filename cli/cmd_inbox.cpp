@@ -14,7 +14,7 @@
 #include "cli/text_format.hpp"
 #include "spool/control_protocol.hpp"
 #include "spool/message_text.hpp"
-#include "spool/mime_parser.hpp"
+#include "spool/mime/mime_parser.hpp"
 
 namespace mailqd {
 

@@ -18,7 +18,7 @@
 #include "cli/cli_commands.hpp"
 #include "cli/submission.hpp"
 #include "cli/submit_client.hpp"
-#include "spool/mime_builder.hpp"
+#include "spool/mime/mime_builder.hpp"
 
 namespace mailqd {
 

@@ -2,62 +2,38 @@
 #include "cli/submit_client.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "cli/text_format.hpp"
 #include "cli/unix_socket.hpp"
+#include "spool/smtp_data.hpp"
+#include "spool/smtp_reply.hpp"
 
 namespace mailqd {
 
 namespace {
-
-// RFC 5321 allows 512 octets; a little slack for chatty servers.
-constexpr std::size_t max_reply_line = 4096;
-constexpr int max_reply_lines = 100;
-
-bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-struct Reply {
-    int code = 0;
-    std::vector<std::string> lines;  // text after "NNN-" / "NNN "
-
-    std::string text() const  // "550 5.1.1 no such user" (lines joined)
-    {
-        std::string out = std::to_string(code);
-        for (const auto& l : lines)
-            out += " " + l;
-        return sanitize(out);
-    }
-};
 
 class Session {
 public:
     explicit Session(UnixSocket socket, std::chrono::seconds timeout)
         : socket_(std::move(socket)), timeout_(timeout) {}
 
-    Result<Reply> read_reply()
+    Result<SmtpReply> read_reply()
     {
-        Reply reply;
-        for (int n = 0; n < max_reply_lines; ++n) {
-            auto line = socket_.read_line(max_reply_line, timeout_);
+        SmtpReplyParser parser;
+        for (;;) {
+            auto line = socket_.read_line(max_reply_line_length, timeout_);
             if (!line)
                 return line.error().context("submit socket");
-            if (line->size() < 3 || !std::all_of(line->begin(), line->begin() + 3, is_digit)
-                || (line->size() > 3 && (*line)[3] != '-' && (*line)[3] != ' '))
-                return make_error(ErrorKind::unavailable,
-                                  "submit socket: not an SMTP reply: " + sanitize(*line));
-            reply.code = std::stoi(line->substr(0, 3));
-            reply.lines.push_back(line->size() > 4 ? line->substr(4) : "");
-            if (line->size() == 3 || (*line)[3] == ' ')
-                return reply;
+            switch (parser.feed(*line)) {
+            case SmtpReplyParser::Status::more: continue;
+            case SmtpReplyParser::Status::done: return parser.take();
+            case SmtpReplyParser::Status::error:
+                return make_error(ErrorKind::unavailable, "submit socket: " + parser.error());
+            }
         }
-        return make_error(ErrorKind::unavailable, "submit socket: reply too long");
     }
 
-    Result<Reply> command(const std::string& line)
+    Result<SmtpReply> command(const std::string& line)
     {
         if (auto sent = socket_.write_all(line + "\r\n"); !sent)
             return sent.error().context("submit socket");
@@ -79,62 +55,36 @@ private:
 
 // An unexpected reply as an Error: 4xx is temporary (try again later), 5xx
 // is a refusal of what we sent.
-Error reply_error(std::string_view step, const Reply& reply, ErrorKind on_5xx)
+Error reply_error(std::string_view step, const SmtpReply& reply, ErrorKind on_5xx)
 {
-    ErrorKind kind = reply.code >= 400 && reply.code < 500 ? ErrorKind::temporary
-                     : reply.code >= 500                   ? on_5xx
-                                                           : ErrorKind::unavailable;
-    return make_error(kind, std::string(step) + ": " + reply.text());
+    ErrorKind kind = reply.transient()   ? ErrorKind::temporary
+                     : reply.permanent() ? on_5xx
+                                         : ErrorKind::unavailable;
+    return make_error(kind, std::string(step) + ": " + reply.to_string());
 }
 
-struct Extensions {
-    bool eight_bit = false, smtputf8 = false, size = false;
-};
-
-Extensions parse_ehlo(const Reply& reply)
+MailParameters mail_parameters(const EhloCapabilities& caps, const std::string& sender,
+                               const std::vector<std::string>& recipients, std::string_view data)
 {
-    Extensions ext;
-    for (std::size_t i = 1; i < reply.lines.size(); ++i) {
-        std::string word = reply.lines[i].substr(0, reply.lines[i].find(' '));
-        std::transform(word.begin(), word.end(), word.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-        ext.eight_bit |= word == "8BITMIME";
-        ext.smtputf8 |= word == "SMTPUTF8";
-        ext.size |= word == "SIZE";
-    }
-    return ext;
-}
-
-bool has_8bit(std::string_view text)
-{
-    return std::any_of(text.begin(), text.end(),
-                       [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
-
-std::string mail_from_line(const std::string& sender, const std::vector<std::string>& recipients,
-                           std::string_view data, const Extensions& ext)
-{
-    std::string line = "MAIL FROM:<" + sender + ">";
-    if (ext.size)
-        line += " SIZE=" + std::to_string(data.size());
-    if (ext.eight_bit && has_8bit(data))
-        line += " BODY=8BITMIME";
-    bool utf8_address = has_8bit(sender)
-                        || std::any_of(recipients.begin(), recipients.end(),
-                                       [](const std::string& r) { return has_8bit(r); });
-    if (ext.smtputf8 && utf8_address)
-        line += " SMTPUTF8";
-    return line;
+    const bool utf8_address = has_8bit(sender)
+                              || std::any_of(recipients.begin(), recipients.end(),
+                                             [](const std::string& r) { return has_8bit(r); });
+    MailParameters params;
+    params.size = caps.size.has_value();
+    params.size_value = data.size();
+    params.body_8bitmime = caps.eight_bit_mime && has_8bit(data);
+    params.smtputf8 = caps.smtputf8 && utf8_address;
+    return params;
 }
 
 // Greeting and EHLO.
-Result<Extensions> open_session(Session& session, const SubmitClientOptions& options)
+Result<EhloCapabilities> open_session(Session& session, const SubmitClientOptions& options)
 {
     auto greeting = session.read_reply();
     if (!greeting)
         return greeting.error();
     // 554 5.7.1 at the greeting: the daemon refuses this user (EX_NOPERM).
-    const bool refused = !greeting->lines.empty() && greeting->lines[0].starts_with("5.7.");
+    const bool refused = greeting->enhanced.starts_with("5.7.");
     if (greeting->code != 220)
         return reply_error("greeting", *greeting, refused ? ErrorKind::permission : ErrorKind::unavailable);
     auto ehlo = session.command("EHLO " + options.helo);
@@ -147,15 +97,15 @@ Result<Extensions> open_session(Session& session, const SubmitClientOptions& opt
 
 Status send_envelope(Session& session, const std::string& sender,
                      const std::vector<std::string>& recipients, std::string_view data,
-                     const Extensions& ext)
+                     const EhloCapabilities& caps)
 {
-    auto mail = session.command(mail_from_line(sender, recipients, data, ext));
+    auto mail = session.command(mail_from_command(sender, mail_parameters(caps, sender, recipients, data)));
     if (!mail)
         return mail.error();
     if (mail->code != 250)
         return reply_error("MAIL FROM:<" + sanitize(sender) + ">", *mail, ErrorKind::bad_message);
     for (const auto& rcpt : recipients) {
-        auto reply = session.command("RCPT TO:<" + rcpt + ">");
+        auto reply = session.command(rcpt_to_command(rcpt));
         if (!reply)
             return reply.error();
         if (reply->code != 250 && reply->code != 251)
@@ -171,7 +121,7 @@ Result<std::string> send_data(Session& session, std::string_view data)
         return start.error();
     if (start->code != 354)
         return reply_error("DATA", *start, ErrorKind::bad_message);
-    if (auto sent = session.send_raw(smtp_data_payload(data)); !sent)
+    if (auto sent = session.send_raw(to_wire_data(data)); !sent)
         return sent.error();
     auto done = session.read_reply();
     if (!done)
@@ -181,40 +131,10 @@ Result<std::string> send_data(Session& session, std::string_view data)
     std::string id = queue_id_from_reply(done->lines.empty() ? "" : done->lines.back());
     // The message is queued: a reply without an ID must not make the caller
     // submit it again, so the reply itself stands in for the ID.
-    return id.empty() ? done->text() : id;
-}
-
-bool is_line_safe(const std::string& address)
-{
-    return address.find_first_of("\r\n<>") == std::string::npos;
+    return id.empty() ? done->to_string() : id;
 }
 
 }  // namespace
-
-std::string smtp_data_payload(std::string_view message)
-{
-    std::string out;
-    out.reserve(message.size() + message.size() / 50 + 8);
-    bool line_start = true;
-    for (std::size_t i = 0; i < message.size(); ++i) {
-        char c = message[i];
-        if (c == '\r' || c == '\n') {
-            if (c == '\r' && i + 1 < message.size() && message[i + 1] == '\n')
-                ++i;
-            out += "\r\n";
-            line_start = true;
-            continue;
-        }
-        if (line_start && c == '.')
-            out += '.';
-        out += c;
-        line_start = false;
-    }
-    if (!line_start)
-        out += "\r\n";
-    out += ".\r\n";
-    return out;
-}
 
 std::string queue_id_from_reply(std::string_view text)
 {
@@ -234,10 +154,10 @@ Result<std::string> submit_message(const std::filesystem::path& socket, const st
     if (recipients.empty())
         return make_error(ErrorKind::bad_message, "no recipients");
     // An address with CR, LF or brackets would inject SMTP commands.
-    if (!is_line_safe(sender))
+    if (!wire_safe_address(sender))
         return make_error(ErrorKind::bad_message, "bad sender address: " + sanitize(sender));
     for (const auto& r : recipients)
-        if (!is_line_safe(r) || r.empty())
+        if (!wire_safe_address(r) || r.empty())
             return make_error(ErrorKind::bad_message, "bad recipient address: " + sanitize(r));
 
     auto connection = UnixSocket::connect(socket);

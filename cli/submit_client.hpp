@@ -1,7 +1,8 @@
 // A blocking SMTP client for mailqd's submit socket (DESIGN.md section 3.1),
 // used by "mailqctl submit", sendmail mode and "mailqctl send": connect,
 // EHLO, MAIL FROM, RCPT TO each, DATA (dot-stuffed, CRLF), and the queue ID
-// from "250 2.0.0 Ok: queued as ID".
+// from "250 2.0.0 Ok: queued as ID". Replies, EHLO and the DATA payload are
+// the daemon's own wire format (spool/smtp_reply.hpp, spool/smtp_data.hpp).
 // Trusts nothing the server sends: replies are bounded and their text is
 // sanitised before it becomes an error message.
 #pragma once
@@ -29,10 +30,6 @@ Result<std::string> submit_message(const std::filesystem::path& socket, const st
                                    const std::vector<std::string>& recipients,
                                    std::string_view data,
                                    const SubmitClientOptions& options = {});
-
-// The DATA payload: line endings (LF, CRLF, bare CR) become CRLF, lines
-// starting with "." get another, and the terminating ".\r\n" is appended.
-std::string smtp_data_payload(std::string_view message);
 
 // "ID" from "2.0.0 Ok: queued as ID" (the text after the code); empty if the
 // reply does not name one.

@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/logging.hpp"
-#include "daemon/spawn.hpp"
-#include "daemon/unix_socket.hpp"
+#include "daemon/net/spawn.hpp"
+#include "daemon/net/unix_socket.hpp"
 
 namespace mailqd {
 namespace {

@@ -12,16 +12,16 @@
 #include <memory>
 #include <optional>
 
-#include "daemon/asio.hpp"
-#include "daemon/control_commands.hpp"
-#include "daemon/control_server.hpp"
+#include "daemon/net/asio.hpp"
+#include "daemon/control/control_commands.hpp"
+#include "daemon/control/control_server.hpp"
 #include "daemon/intake.hpp"
-#include "daemon/pop3_fetcher.hpp"
+#include "daemon/pop3/pop3_fetcher.hpp"
 #include "daemon/purger.hpp"
 #include "daemon/queue_events.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/spool_watcher.hpp"
-#include "daemon/submit_server.hpp"
+#include "daemon/submit/submit_server.hpp"
 #include "daemon/systemd_notify.hpp"
 #include "spool/config.hpp"
 #include "spool/store.hpp"

@@ -5,7 +5,7 @@
 #include <memory>
 #include <spdlog/spdlog.h>
 
-#include "daemon/spawn.hpp"
+#include "daemon/net/spawn.hpp"
 #include "spool/dsn_builder.hpp"
 
 namespace mailqd {

@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "daemon/asio.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/delivery_types.hpp"
 #include "daemon/intake.hpp"
-#include "daemon/smtp_client.hpp"
+#include "daemon/smtp/smtp_client.hpp"
 #include "spool/store.hpp"
 #include "spool/store_writer.hpp"
 

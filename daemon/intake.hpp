@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <string>
 
-#include "daemon/asio.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/queue_events.hpp"
 #include "spool/queue_types.hpp"
 #include "spool/result.hpp"

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
-#include "daemon/spawn.hpp"
+#include "daemon/net/spawn.hpp"
 #include "daemon/store_async.hpp"
 
 namespace mailqd {

@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "daemon/asio.hpp"
+#include "daemon/net/asio.hpp"
 #include "spool/store.hpp"
 #include "spool/store_writer.hpp"
 

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 
-#include "daemon/spawn.hpp"
+#include "daemon/net/spawn.hpp"
 
 namespace mailqd {
 namespace {

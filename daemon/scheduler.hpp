@@ -24,10 +24,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "daemon/asio.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/delivery_recorder.hpp"
 #include "daemon/intake.hpp"
-#include "daemon/relay_pool.hpp"
+#include "daemon/smtp/relay_pool.hpp"
 #include "spool/config.hpp"
 #include "spool/store.hpp"
 #include "spool/store_writer.hpp"

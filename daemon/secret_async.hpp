@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "daemon/asio.hpp"
+#include "daemon/net/asio.hpp"
 #include "spool/config.hpp"
 #include "spool/result.hpp"
 

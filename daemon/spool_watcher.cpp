@@ -10,7 +10,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "daemon/spawn.hpp"
+#include "daemon/net/spawn.hpp"
 
 namespace mailqd {
 

@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon/asio.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/intake.hpp"
 #include "spool/spool_intake.hpp"
 #include "spool/store.hpp"

@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "daemon/asio.hpp"
+#include "daemon/net/asio.hpp"
 #include "spool/result.hpp"
 #include "spool/store_writer.hpp"
 

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <string>
 
-#include "daemon/asio.hpp"
+#include "daemon/net/asio.hpp"
 
 namespace mailqd {
 

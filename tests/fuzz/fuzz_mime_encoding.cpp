@@ -1,5 +1,5 @@
-// libFuzzer target: the MIME builder's encoders (spool/mime_encoding.cpp,
-// spool/mime_header.cpp). Each encoding must decode back to its input:
+// libFuzzer target: the MIME builder's encoders (spool/mime/mime_encoding.cpp,
+// spool/mime/mime_header.cpp). Each encoding must decode back to its input:
 // base64 and quoted-printable bodies with the library's decoders, encoded
 // words, unstructured headers and RFC 2231 parameters with the small
 // decoders below (RFC 2047 / 2231 as a mail reader applies them).
@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "spool/mime_encoding.hpp"
+#include "spool/mime/mime_encoding.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// libFuzzer target: reading fetched mail (spool/mime_parser.cpp,
+// libFuzzer target: reading fetched mail (spool/mime/mime_parser.cpp,
 // mime_header_decode.cpp, mime_charset.cpp, html_text.cpp) as
 // `mailqctl inbox` does: the MIME tree, each leaf's text, header text,
 // parameters and HTML to text. Bounds of mime_parser.hpp are checked.
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "spool/mime_parser.hpp"
+#include "spool/mime/mime_parser.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// libFuzzer target: POP3 response parsing (daemon/pop3_reply.cpp): status
+// libFuzzer target: POP3 response parsing (daemon/pop3/pop3_reply.cpp): status
 // lines, APOP timestamp, CAPA, STAT/LIST/UIDL lines, and the multi-line
 // decoder fed in chunks whose sizes come from the input's first byte.
 #include <cstddef>
@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/pop3_reply.hpp"
+#include "daemon/pop3/pop3_reply.hpp"
 
 namespace {
 

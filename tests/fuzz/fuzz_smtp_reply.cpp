@@ -1,12 +1,12 @@
 // libFuzzer target: the SMTP client's reply parser and EHLO reading
-// (daemon/smtp_reply.cpp) on server bytes split at LF (CR kept, as the
+// (spool/smtp_reply.cpp) on server bytes split at LF (CR kept, as the
 // line reader would pass a line with a stray CR).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "daemon/smtp_reply.hpp"
+#include "spool/smtp_reply.hpp"
 
 namespace {
 

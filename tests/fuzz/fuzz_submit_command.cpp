@@ -1,11 +1,11 @@
 // libFuzzer target: the submit door's command parser
-// (daemon/submit_commands.cpp) on one untrusted command line.
+// (daemon/submit/submit_commands.cpp) on one untrusted command line.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "daemon/submit_commands.hpp"
+#include "daemon/submit/submit_commands.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -131,7 +131,7 @@ def unstuff(wire):
 
 def normalize_crlf(data):
     """What the client must send for a stored message: CRLF line ends, a
-    final CRLF (the same rule as daemon/smtp_data.cpp, written in Python)."""
+    final CRLF (the same rule as spool/smtp_data.cpp, written in Python)."""
     out = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
     if out and not out.endswith(b"\r\n"):
         out += b"\r\n"

@@ -31,7 +31,7 @@ from test_delivery import FAST_QUEUE, SIMPLE, submit  # noqa: E402
 SMTP_STAGES = ["connect", "greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data",
                "end_of_data", "quit"]
 SMTP_FAULTS = ["4xx", "5xx", "reset", "stall", "garbage"]
-# The daemon's name for a stage (daemon/smtp_classify.cpp to_string).
+# The daemon's name for a stage (daemon/smtp/smtp_classify.cpp to_string).
 LOG_STAGE = {"end_of_data": "end-of-data"}
 # Stages where a 5xx speaks about the message: failed for good.
 MESSAGE_STAGES = {"mail", "rcpt", "data", "end_of_data"}

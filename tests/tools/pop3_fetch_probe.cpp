@@ -22,7 +22,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon/pop3_mailbox.hpp"
+#include "daemon/pop3/pop3_mailbox.hpp"
 #include "spool/store.hpp"
 
 namespace mailqd {

@@ -18,7 +18,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon/smtp_client.hpp"
+#include "daemon/smtp/smtp_client.hpp"
 
 namespace mailqd {
 namespace {

@@ -138,13 +138,6 @@ TEST(ReadMessage, DotEndsUnlessIgnored)
     EXPECT_EQ(read_message(d, true), "x\r\n");
 }
 
-TEST(SubmitClient, DataPayloadIsCrlfAndDotStuffed)
-{
-    EXPECT_EQ(smtp_data_payload("a\n.b\n..c\r\nd\re"), "a\r\n..b\r\n...c\r\nd\r\ne\r\n.\r\n");
-    EXPECT_EQ(smtp_data_payload(""), ".\r\n");
-    EXPECT_EQ(smtp_data_payload(".\n"), "..\r\n.\r\n");
-}
-
 TEST(SubmitClient, QueueIdFromReply)
 {
     EXPECT_EQ(queue_id_from_reply("2.0.0 Ok: queued as 7F3A2C"), "7F3A2C");

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <memory>
 
-#include "daemon/asio.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/delivery_recorder.hpp"
 #include "daemon/intake.hpp"
 #include "daemon/queue_events.hpp"

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "daemon/intake.hpp"
-#include "daemon/spawn.hpp"
+#include "daemon/net/spawn.hpp"
 #include "daemon/store_async.hpp"
 
 namespace mailqd {

@@ -1,0 +1,202 @@
+// See control_commands.hpp.
+#include "daemon/control/control_commands.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/store_async.hpp"
+#include "spool/mime/mime_encoding.hpp"
+
+namespace mailqd {
+namespace {
+
+Error usage(std::string message) { return make_error(ErrorKind::usage, std::move(message)); }
+
+Error unknown_ids(const std::vector<std::string>& ids)
+{
+    std::string text = "unknown queue ID ";
+    for (std::size_t i = 0; i < ids.size(); ++i) text += (i ? ", " : "") + ids[i];
+    return make_error(ErrorKind::not_found, text);
+}
+
+bool valid_utf8(const std::string& text)
+{
+    try {
+        (void)Json(text).dump();
+        return true;
+    } catch (const Json::type_error&) {
+        return false;
+    }
+}
+
+using StoreOp = Status (Store::*)(const std::string&);
+
+StoreOp store_op(const std::string& cmd)
+{
+    if (cmd == "hold") return &Store::hold;
+    if (cmd == "release") return &Store::release;
+    if (cmd == "retry") return &Store::retry;
+    return &Store::remove;
+}
+
+struct ChangeOutcome {
+    std::vector<std::string> done, unknown;
+};
+
+}  // namespace
+
+awaitable<Json> ControlCommands::handle(const std::string& line)
+{
+    Json request = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (request.is_discarded() || !request.is_object())
+        co_return error_response(usage("request is not a JSON object"));
+    Result<Json> result = co_await dispatch(request);
+    if (!result) {
+        spdlog::debug("control {}: {}", request.value("cmd", "?"), result.error().message);
+        co_return error_response(result.error());
+    }
+    co_return ok_response(std::move(*result));
+}
+
+awaitable<Result<Json>> ControlCommands::dispatch(const Json& request)
+{
+    const auto cmd_it = request.find("cmd");
+    if (cmd_it == request.end() || !cmd_it->is_string()) co_return usage("request without \"cmd\"");
+    const std::string cmd = *cmd_it;
+    if (cmd == "list") co_return list(request);
+    if (cmd == "show") co_return show(request);
+    if (cmd == "stats") co_return stats();
+    if (cmd == "hold" || cmd == "release" || cmd == "retry" || cmd == "delete")
+        co_return co_await change(cmd, request);
+    if (cmd == "fetch") co_return co_await fetch(request);
+    co_return usage("unknown command " + cmd);
+}
+
+Result<Json> ControlCommands::list(const Json& request)
+{
+    std::optional<RecipientState> state;
+    if (auto it = request.find("state"); it != request.end() && !it->is_null()) {
+        if (!it->is_string()) return usage("\"state\" must be a string");
+        state = recipient_state_from(it->get<std::string>());
+        if (!state) return usage("unknown state " + it->get<std::string>());
+    }
+    auto messages = reader_.list(state);
+    if (!messages) return messages.error();
+    Json out = Json::array();
+    for (const auto& message : *messages) out.push_back(to_json(message, false));
+    return out;
+}
+
+Result<Json> ControlCommands::show(const Json& request)
+{
+    auto it = request.find("id");
+    if (it == request.end() || !it->is_string()) return usage("show needs an \"id\"");
+    const std::string id = *it;
+    auto message = reader_.show(id);
+    if (!message) {
+        if (message.error().kind == ErrorKind::not_found) return unknown_ids({id});
+        return message.error();
+    }
+    Json out = to_json(*message, true);
+    if (request.value("raw", false)) {
+        auto data = reader_.message_data(id);
+        if (!data) return data.error();
+        // JSON strings are UTF-8: 8-bit mail is also sent exactly, as base64.
+        if (!valid_utf8(*data)) out["raw_base64"] = base64_encode(*data, 0);
+        out["raw"] = std::move(*data);
+    }
+    return out;
+}
+
+Result<std::vector<std::string>> ControlCommands::target_ids(const Json& request)
+{
+    if (request.value("all", false)) return reader_.not_done_ids();
+    auto it = request.find("ids");
+    if (it == request.end() || !it->is_array() || it->empty())
+        return usage("give queue IDs or \"all\"");
+    std::vector<std::string> ids;
+    for (const auto& id : *it) {
+        if (!id.is_string()) return usage("queue IDs must be strings");
+        ids.push_back(id.get<std::string>());
+    }
+    return ids;
+}
+
+awaitable<Result<Json>> ControlCommands::change(const std::string& cmd, const Json& request)
+{
+    auto ids = target_ids(request);
+    if (!ids) co_return ids.error();
+    const StoreOp op = store_op(cmd);
+    // Applies to the known IDs and reports the unknown ones; any other
+    // error rolls the whole request back.
+    auto job = [ids = *ids, op](Store& store) -> Result<ChangeOutcome> {
+        ChangeOutcome out;
+        for (const auto& id : ids) {
+            Status s = (store.*op)(id);
+            if (s) out.done.push_back(id);
+            else if (s.error().kind == ErrorKind::not_found) out.unknown.push_back(id);
+            else return s.error().context(id);
+        }
+        return out;
+    };
+    auto pending = write_store(writer_, std::move(job));  // named: see store_async.hpp
+    auto outcome = co_await std::move(pending);
+    if (!outcome) co_return outcome.error();
+    for (const auto& id : outcome->done) spdlog::info("{}: {} by admin", id, cmd);
+    // retry/release make work due; hold/delete take it away from a scheduler
+    // that may have it in hand. Either way, let it look again.
+    if (cmd == "retry" && !outcome->done.empty() && hooks_.retry_requested) hooks_.retry_requested();
+    if ((cmd == "retry" || cmd == "release") && !outcome->done.empty()) events_.rescan();
+    if (!outcome->done.empty()) events_.changed();
+    if (!outcome->unknown.empty()) co_return unknown_ids(outcome->unknown);
+    co_return Json{{"ids", outcome->done}};
+}
+
+Result<Json> ControlCommands::stats()
+{
+    auto counts = reader_.counts(now_seconds());
+    if (!counts) return counts.error();
+    auto relay_totals = reader_.relay_totals();
+    if (!relay_totals) return relay_totals.error();
+    auto mailbox_totals = reader_.mailbox_totals();
+    if (!mailbox_totals) return mailbox_totals.error();
+
+    Json relays = Json::array();
+    for (const auto& relay : config_.relays) {
+        RelayTotals totals;
+        totals.name = relay.name;
+        for (const auto& t : *relay_totals)
+            if (t.name == relay.name) totals = t;
+        relays.push_back(to_json(totals, hooks_.relay_in_flight ? hooks_.relay_in_flight(relay.name) : 0));
+    }
+    Json mailboxes = Json::array();
+    for (const auto& mailbox : config_.mailboxes) {
+        MailboxTotals totals;
+        totals.name = mailbox.name;
+        for (const auto& t : *mailbox_totals)
+            if (t.name == mailbox.name) totals = t;
+        mailboxes.push_back(to_json(totals));
+    }
+    return Json{{"queue", to_json(*counts)}, {"relays", relays}, {"mailboxes", mailboxes}};
+}
+
+awaitable<Result<Json>> ControlCommands::fetch(const Json& request)
+{
+    std::vector<std::string> names;
+    if (auto it = request.find("mailboxes"); it != request.end() && it->is_array()) {
+        for (const auto& name : *it) {
+            if (!name.is_string()) co_return usage("mailbox names must be strings");
+            names.push_back(name.get<std::string>());
+        }
+    }
+    if (config_.mailboxes.empty())
+        co_return make_error(ErrorKind::not_found, "no mailboxes configured");
+    for (const auto& name : names)
+        if (config_.mailbox(name) == nullptr)
+            co_return make_error(ErrorKind::not_found, "unknown mailbox " + name);
+    if (!hooks_.fetch)
+        co_return make_error(ErrorKind::unavailable, "POP3 fetching is not available yet");
+    auto pending = hooks_.fetch(std::move(names));
+    co_return co_await std::move(pending);
+}
+
+}  // namespace mailqd

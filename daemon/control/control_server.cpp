@@ -1,0 +1,152 @@
+// See control_server.hpp.
+#include "daemon/control/control_server.hpp"
+
+#include <list>
+#include <spdlog/spdlog.h>
+
+#include "daemon/net/peer_access.hpp"
+#include "daemon/net/spawn.hpp"
+#include "daemon/net/unix_socket.hpp"
+
+namespace mailqd {
+namespace {
+
+using Socket = asio::local::stream_protocol::socket;
+constexpr std::chrono::seconds idle_timeout{120};
+
+}  // namespace
+
+struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
+    Impl(asio::any_io_executor executor, ControlCommands& commands)
+        : acceptor(executor), commands(commands) {}
+
+    awaitable<void> accept_loop();
+    awaitable<void> session(std::shared_ptr<Socket> socket);
+    awaitable<bool> answer(Socket& socket, const Json& reply);
+    awaitable<void> await_request(std::shared_ptr<Socket> socket);
+
+    UnixAcceptor acceptor;
+    ControlCommands& commands;
+    std::filesystem::path path;
+    std::string group;  // peers must be in it; empty: anyone the file mode lets in
+    std::list<std::weak_ptr<Socket>> sessions;
+    bool stopped = false;
+};
+
+ControlServer::ControlServer(asio::any_io_executor executor, ControlCommands& commands)
+    : impl_(std::make_shared<Impl>(executor, commands))
+{
+}
+
+ControlServer::~ControlServer() { stop(); }
+
+Status ControlServer::listen(const std::filesystem::path& path, mode_t mode, const std::string& group)
+{
+    impl_->path = path;
+    impl_->group = group;
+    return bind_unix_socket(impl_->acceptor, path, mode, group);
+}
+
+void ControlServer::start()
+{
+    spawn_logged(impl_->acceptor.get_executor(), impl_->accept_loop(), "control accept loop");
+}
+
+void ControlServer::stop()
+{
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+    error_code ec;
+    impl_->acceptor.close(ec);
+    for (auto& weak : impl_->sessions)
+        if (auto socket = weak.lock()) socket->close(ec);
+    std::error_code fs_ec;
+    if (!impl_->path.empty()) std::filesystem::remove(impl_->path, fs_ec);
+}
+
+awaitable<void> ControlServer::Impl::accept_loop()
+{
+    auto self = shared_from_this();
+    while (!stopped) {
+        auto socket = std::make_shared<Socket>(acceptor.get_executor());
+        error_code ec;
+        co_await acceptor.async_accept(*socket, asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            if (stopped || ec == asio::error::operation_aborted) break;
+            spdlog::warn("control socket: accept: {}", ec.message());
+            continue;
+        }
+        sessions.remove_if([](const auto& weak) { return weak.expired(); });
+        sessions.push_back(socket);
+        spawn_logged(acceptor.get_executor(), self->session(socket), "control session");
+    }
+}
+
+awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
+{
+    auto self = shared_from_this();
+    if (Status allowed = check_peer_group(socket->native_handle(), group); !allowed) {
+        spdlog::warn("control socket: refused: {}", allowed.error().message);
+        co_await answer(*socket, error_response(allowed.error().context("permission denied")));
+        co_await await_request(socket);
+        error_code ignored;
+        socket->close(ignored);
+        co_return;
+    }
+    asio::steady_timer idle(socket->get_executor());
+    std::string buffer;
+    for (;;) {
+        idle.expires_after(idle_timeout);
+        idle.async_wait([socket](error_code ec) {
+            if (!ec) socket->close(ec);
+        });
+        error_code ec;
+        const std::size_t n = co_await asio::async_read_until(
+            *socket, asio::dynamic_buffer(buffer, max_control_request + 1), '\n',
+            asio::redirect_error(use_awaitable, ec));
+        idle.cancel();
+        if (ec == asio::error::not_found) {
+            const Json too_large = error_response(make_error(
+                ErrorKind::usage, "request larger than " + std::to_string(max_control_request) + " bytes"));
+            co_await answer(*socket, too_large);
+            break;
+        }
+        if (ec && !(ec == asio::error::eof && !buffer.empty())) break;
+        // A last request without its newline is still answered.
+        const std::size_t used = ec ? buffer.size() : n;
+        std::string line = buffer.substr(0, ec ? used : used - 1);
+        buffer.erase(0, used);
+        Json reply = co_await commands.handle(line);
+        if (!co_await answer(*socket, reply) || ec) break;
+    }
+    error_code ignored;
+    socket->close(ignored);
+}
+
+// A client writes its request before it reads: closing at once could fail
+// that write (EPIPE) before the client sees the answer. So the request is
+// awaited, unread, for a few seconds.
+awaitable<void> ControlServer::Impl::await_request(std::shared_ptr<Socket> socket)
+{
+    asio::steady_timer grace(socket->get_executor());
+    grace.expires_after(std::chrono::seconds(5));
+    grace.async_wait([socket](error_code ec) {
+        if (!ec) socket->close(ec);
+    });
+    std::string request;
+    error_code ec;
+    co_await asio::async_read_until(*socket, asio::dynamic_buffer(request, max_control_request + 1), '\n',
+                                    asio::redirect_error(use_awaitable, ec));
+    grace.cancel();
+}
+
+// Writes one reply line; false when the client is gone.
+awaitable<bool> ControlServer::Impl::answer(Socket& socket, const Json& reply)
+{
+    const std::string text = dump_line(reply);
+    error_code ec;
+    co_await asio::async_write(socket, asio::buffer(text), asio::redirect_error(use_awaitable, ec));
+    co_return !ec;
+}
+
+}  // namespace mailqd

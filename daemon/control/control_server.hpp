@@ -1,0 +1,36 @@
+// The control socket (DESIGN.md section 5): a Unix stream socket where each
+// request is one JSON line and each reply one JSON line. Transport only;
+// the verbs live in ControlCommands.
+// Access: the socket's mode and group, and on top of them the peer's
+// credentials (SO_PEERCRED): only members of the group, root and the daemon's
+// own user get an answer, so a wrong chmod does not open the socket. A request larger than
+// max_control_request is answered with an error and the connection closed,
+// an idle client is dropped.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "daemon/net/asio.hpp"
+#include "daemon/control/control_commands.hpp"
+#include "spool/result.hpp"
+
+namespace mailqd {
+
+class ControlServer {
+public:
+    ControlServer(asio::any_io_executor executor, ControlCommands& commands);
+    ~ControlServer();
+
+    Status listen(const std::filesystem::path& path, mode_t mode, const std::string& group);
+    void start();
+    void stop();  // closes the listener and every session
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace mailqd

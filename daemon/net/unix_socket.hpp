@@ -1,0 +1,25 @@
+// Binding a listening Unix stream socket the way an admin expects: the
+// parent directory is created if missing, a stale socket file left by a
+// crash is replaced, a socket another live process listens on is an error,
+// and mode/group are applied before anyone can connect.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <sys/types.h>
+
+#include "daemon/net/asio.hpp"
+#include "spool/result.hpp"
+
+namespace mailqd {
+
+using UnixAcceptor = asio::local::stream_protocol::acceptor;
+
+// group empty: leave the group as is.
+Status bind_unix_socket(UnixAcceptor& acceptor, const std::filesystem::path& path, mode_t mode,
+                        const std::string& group);
+
+// Creates dir (and its parents) if missing and gives the new leaf mode.
+Status ensure_directory(const std::filesystem::path& dir, mode_t mode);
+
+}  // namespace mailqd

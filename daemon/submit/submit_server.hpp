@@ -1,0 +1,62 @@
+// The submit door (DESIGN.md section 3.1): an ESMTP and LMTP server on the
+// Unix socket and the optional TCP listener. Knows neither the config file
+// nor the store: it is given options and a function that commits a message,
+// and says 250 only after that function says the commit is durable.
+// Trusts nothing a client sends: lines, commands and DATA are bounded, a
+// stalled client is disconnected.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <sys/types.h>
+
+#include "daemon/net/asio.hpp"
+#include "spool/queue_types.hpp"
+#include "spool/result.hpp"
+
+namespace mailqd {
+
+struct SubmitOptions {
+    std::string hostname;                 // greeting and Message-ID
+    std::uint64_t max_message_size = 35ull << 20;
+    unsigned max_clients = 256;
+    std::chrono::seconds timeout{300};    // idle or stalled client
+};
+
+// Commits a message durably and returns its queue ID. Error kinds:
+// temporary -> 451/452 (try again), anything else -> 554.
+using AcceptFn = std::function<awaitable<Result<std::string>>(NewMessage)>;
+
+class SubmitServer {
+public:
+    SubmitServer(asio::any_io_executor executor, SubmitOptions options, AcceptFn accept);
+    ~SubmitServer();
+
+    // Binds; a stale socket file is replaced, a live one is an error.
+    // group: the socket file's group, and peers must be members of it
+    // (SO_PEERCRED; root and the daemon's own user always may).
+    // group empty: leave the file's group as is and let in any peer.
+    Status listen_unix(const std::filesystem::path& path, mode_t mode, const std::string& group);
+    // "127.0.0.1:2525" or "[::1]:2525".
+    Status listen_tcp(const std::string& address);
+
+    // Call these on the executor's thread; listen_* before start().
+    void start();   // spawns the accept loops
+    void stop();    // closes listeners and every session (a commit in flight
+                    // finishes; its client just gets no reply)
+    void set_options(SubmitOptions options);  // on SIGHUP; applies to new sessions
+
+    std::size_t active_sessions() const;
+    // The bound TCP port (useful with ":0"); 0 when not listening on TCP.
+    std::uint16_t tcp_port() const;
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace mailqd

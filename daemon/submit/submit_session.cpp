@@ -1,0 +1,273 @@
+// One ESMTP/LMTP conversation of the submit door; see submit_session.hpp.
+#include "daemon/submit/submit_session.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "spool/message.hpp"
+
+namespace mailqd {
+namespace {
+
+// Error text from the store or a header parser goes back to the client on
+// one line: no control characters, bounded length.
+std::string one_line(std::string_view text)
+{
+    std::string out;
+    for (char c : text.substr(0, 400)) {
+        auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 || u == 0x7f) ? ' ' : c;
+    }
+    return out;
+}
+
+std::vector<std::string> unique_in_order(const std::vector<std::string>& items)
+{
+    std::vector<std::string> out;
+    for (const auto& item : items)
+        if (std::find(out.begin(), out.end(), item) == out.end()) out.push_back(item);
+    return out;
+}
+
+}  // namespace
+
+SubmitSession::SubmitSession(std::shared_ptr<LineStream> stream, SessionParams params)
+    : stream_(std::move(stream)), params_(std::move(params)) {}
+
+void SubmitSession::reply(std::string_view line)
+{
+    out_.append(line);
+    out_.append("\r\n");
+}
+
+void SubmitSession::reply_error(std::string_view line)
+{
+    ++errors_;
+    reply(line);
+}
+
+awaitable<bool> SubmitSession::flush()
+{
+    if (out_.empty()) co_return true;
+    IoStatus status = co_await stream_->write(out_, params_.options.timeout);
+    out_.clear();
+    if (status != IoStatus::ok)
+        spdlog::debug("submit: {} client: write failed: {}", params_.submitter, to_string(status));
+    co_return status == IoStatus::ok;
+}
+
+awaitable<void> SubmitSession::hang_up(std::string_view line)
+{
+    reply(line);
+    co_await flush();
+    stream_->close();
+}
+
+void SubmitSession::reset_transaction()
+{
+    have_mail_ = false;
+    sender_.clear();
+    recipients_.clear();
+}
+
+awaitable<void> SubmitSession::run()
+{
+    const auto& host = params_.options.hostname;
+    reply("220 " + host + " ESMTP mailqd");
+    while (stream_->is_open()) {
+        // Replies to pipelined commands go out together, when the client
+        // has nothing more queued up and waits for them, or when they pile
+        // up (a client that writes without reading then stalls our write
+        // and meets the timeout instead of growing our memory).
+        if ((!stream_->has_buffered_line() || out_.size() > max_pending_replies) && !co_await flush())
+            co_return;
+        std::string line;
+        IoStatus status = co_await stream_->read_line(line, LineLimit{max_command_line}, params_.options.timeout);
+        if (status == IoStatus::timeout) {
+            spdlog::debug("submit: {} client: timeout", params_.submitter);
+            co_return co_await hang_up("421 4.4.2 " + host + " Error: timeout exceeded");
+        }
+        if (status == IoStatus::too_long) {
+            spdlog::debug("submit: {} client: command line too long", params_.submitter);
+            co_return co_await hang_up("421 4.7.0 " + host + " Error: line too long");
+        }
+        if (status != IoStatus::ok) co_return;
+        if (co_await dispatch(parse_submit_command(line)) == Next::hang_up) co_return;
+        if (errors_ >= max_errors) {
+            spdlog::debug("submit: {} client: too many errors", params_.submitter);
+            co_return co_await hang_up("421 4.7.0 " + host + " Error: too many errors");
+        }
+    }
+}
+
+awaitable<SubmitSession::Next> SubmitSession::dispatch(const SubmitCommand& cmd)
+{
+    if (!cmd.error.empty() && cmd.verb != SubmitVerb::unknown) {
+        reply_error("501 5.5.4 " + cmd.error);
+        co_return Next::proceed;
+    }
+    switch (cmd.verb) {
+    case SubmitVerb::ehlo:
+    case SubmitVerb::helo:
+    case SubmitVerb::lhlo: on_hello(cmd); break;
+    case SubmitVerb::mail: on_mail(cmd); break;
+    case SubmitVerb::rcpt: on_rcpt(cmd); break;
+    case SubmitVerb::data: co_return co_await on_data();
+    case SubmitVerb::rset: reset_transaction(); reply("250 2.0.0 Ok"); break;
+    case SubmitVerb::noop: reply("250 2.0.0 Ok"); break;
+    case SubmitVerb::vrfy: reply("252 2.0.0 Cannot VRFY user, but will accept message"); break;
+    case SubmitVerb::help:
+        reply("214 2.0.0 Commands: EHLO HELO LHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
+        break;
+    case SubmitVerb::quit:
+        co_await hang_up("221 2.0.0 Bye");
+        co_return Next::hang_up;
+    case SubmitVerb::unknown:
+        reply_error("500 5.5.2 Syntax error, command unrecognized");
+        break;
+    }
+    co_return Next::proceed;
+}
+
+void SubmitSession::on_hello(const SubmitCommand& cmd)
+{
+    reset_transaction();
+    greeted_ = true;
+    // The greeting decides the protocol: LHLO is LMTP, EHLO/HELO are SMTP.
+    lmtp_ = cmd.verb == SubmitVerb::lhlo;
+    const auto& host = params_.options.hostname;
+    if (cmd.verb == SubmitVerb::helo) {
+        reply("250 " + host);
+        return;
+    }
+    reply("250-" + host);
+    reply("250-PIPELINING");
+    reply("250-SIZE " + std::to_string(params_.options.max_message_size));
+    reply("250-8BITMIME");
+    reply("250-SMTPUTF8");
+    reply("250 ENHANCEDSTATUSCODES");
+}
+
+void SubmitSession::on_mail(const SubmitCommand& cmd)
+{
+    if (!greeted_) return reply_error("503 5.5.1 Error: send EHLO, HELO or LHLO first");
+    if (have_mail_) return reply_error("503 5.5.1 Error: nested MAIL command");
+    if (cmd.size && *cmd.size > params_.options.max_message_size)
+        return reply_error("552 5.3.4 Message size exceeds fixed limit");
+    if (!cmd.argument.empty() && !valid_address(cmd.argument))
+        return reply_error("501 5.1.7 Bad sender address syntax");
+    have_mail_ = true;
+    sender_ = cmd.argument;
+    reply("250 2.1.0 Ok");
+}
+
+void SubmitSession::on_rcpt(const SubmitCommand& cmd)
+{
+    if (!have_mail_) return reply_error("503 5.5.1 Error: need MAIL command");
+    // Not counted as an error: a big mailing legitimately hits it repeatedly.
+    if (recipients_.size() >= max_recipients) return reply("452 4.5.3 Too many recipients");
+    if (!valid_address(cmd.argument)) return reply_error("501 5.1.3 Bad recipient address syntax");
+    recipients_.push_back(cmd.argument);
+    reply("250 2.1.5 Ok");
+}
+
+awaitable<SubmitSession::Next> SubmitSession::on_data()
+{
+    if (!have_mail_) reply_error("503 5.5.1 Error: need MAIL command");
+    else if (recipients_.empty()) reply_error("503 5.5.1 Error: need RCPT command");
+    if (!have_mail_ || recipients_.empty()) co_return Next::proceed;
+
+    reply("354 End data with <CR><LF>.<CR><LF>");
+    if (!co_await flush()) co_return Next::hang_up;
+    std::string raw;
+    bool oversize = false;
+    IoStatus status = co_await receive_data(raw, oversize);
+    if (status == IoStatus::timeout) {
+        // Nothing half-received is queued: the transaction is dropped.
+        co_await hang_up("421 4.4.2 " + params_.options.hostname + " Error: timeout exceeded");
+        co_return Next::hang_up;
+    }
+    if (status != IoStatus::ok) {
+        spdlog::debug("submit: {} client: DATA ended early: {}", params_.submitter, to_string(status));
+        stream_->close();
+        co_return Next::hang_up;
+    }
+    if (oversize) reply_each_recipient("552", "5.3.4", "Message size exceeds fixed limit");
+    else co_await commit(std::move(raw));
+    reset_transaction();
+    co_return Next::proceed;
+}
+
+// Reads DATA up to the lone ".", undoing dot-stuffing and storing CRLF
+// lines. Past max_message_size the rest is read and dropped, so the
+// client's next command is not taken from the middle of its message.
+awaitable<IoStatus> SubmitSession::receive_data(std::string& raw, bool& oversize)
+{
+    const std::uint64_t max_size = params_.options.max_message_size;
+    // A single line may be as long as the message may be; past that it is
+    // dropped without being buffered.
+    LineLimit limit{static_cast<std::size_t>(std::min<std::uint64_t>(max_size, 1ull << 40)) + 2, true, true};
+    std::string line;
+    while (true) {
+        IoStatus status = co_await stream_->read_line(line, limit, params_.options.timeout);
+        if (status == IoStatus::too_long) {
+            oversize = true;
+            continue;
+        }
+        if (status != IoStatus::ok) co_return status;
+        if (line == ".") co_return IoStatus::ok;
+        if (oversize) continue;
+        std::string_view text = line;
+        if (!text.empty() && text.front() == '.') text.remove_prefix(1);
+        if (raw.size() + text.size() + 2 > max_size) {
+            oversize = true;
+            std::string().swap(raw);
+            continue;
+        }
+        raw.append(text);
+        raw.append("\r\n");
+    }
+}
+
+void SubmitSession::reply_each_recipient(std::string_view code, std::string_view enhanced,
+                                         std::string_view text)
+{
+    auto line = [&](std::string_view rcpt) {
+        std::string out = std::string(code) + " " + std::string(enhanced) + " ";
+        if (!rcpt.empty()) out += "<" + std::string(rcpt) + "> ";
+        return out + std::string(text);
+    };
+    if (!lmtp_) return reply(line({}));
+    // LMTP (RFC 2033 4.2): one reply per accepted RCPT, in order.
+    for (const auto& rcpt : recipients_) reply(line(rcpt));
+}
+
+awaitable<void> SubmitSession::commit(std::string raw)
+{
+    auto prepared = prepare_for_queue(raw, PrepareOptions{params_.options.hostname, now_seconds(), false});
+    if (!prepared) co_return reply_each_recipient("554", "5.6.0", one_line(prepared.error().message));
+    NewMessage message;
+    message.sender = sender_;
+    message.recipients = unique_in_order(recipients_);
+    message.data = std::move(*prepared);
+    message.submitter = params_.submitter;
+    message.door = params_.door;
+    std::optional<Result<std::string>> result;
+    try {
+        result.emplace(co_await (*params_.accept)(std::move(message)));
+    } catch (const std::exception& e) {
+        spdlog::error("submit: committing a message failed: {}", e.what());
+        result.emplace(make_error(ErrorKind::temporary, "internal error"));
+    }
+    if (result->ok()) co_return reply_each_recipient("250", lmtp_ ? "2.1.5" : "2.0.0", "Ok: queued as " + result->value());
+    const Error& error = result->error();
+    spdlog::warn("submit: {} client: message not queued: {}", params_.submitter, one_line(error.message));
+    if (error.kind == ErrorKind::temporary) reply_each_recipient("451", "4.3.0", one_line(error.message));
+    else if (error.kind == ErrorKind::bad_message) reply_each_recipient("554", "5.6.0", one_line(error.message));
+    else reply_each_recipient("554", "5.3.0", one_line(error.message));
+}
+
+}  // namespace mailqd

@@ -1,0 +1,70 @@
+// One client conversation on the submit door (ESMTP or LMTP), as a
+// coroutine that reads like RFC 5321: greet, then commands until QUIT.
+// Knows neither config nor store: it gets its options, who the client is,
+// and the function that commits a message; it answers 250 only after that
+// function reports the commit. Trusts nothing the client sends: commands are
+// bounded, DATA is bounded by max_message_size, stalls end in 421.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/net/asio.hpp"
+#include "daemon/net/line_reader.hpp"
+#include "daemon/submit/submit_commands.hpp"
+#include "daemon/submit/submit_server.hpp"
+
+namespace mailqd {
+
+struct SessionParams {
+    SubmitOptions options;
+    std::shared_ptr<const AcceptFn> accept;
+    std::string door;       // "socket" or "tcp"
+    std::string submitter;  // Unix user name, or "tcp:127.0.0.1"
+};
+
+// Limits of a conversation (not configurable: they only bound abuse).
+inline constexpr std::size_t max_command_line = 4096;
+inline constexpr std::size_t max_recipients = 1000;
+inline constexpr unsigned max_errors = 10;
+inline constexpr std::size_t max_pending_replies = 16 * 1024;  // bytes
+
+class SubmitSession {
+public:
+    SubmitSession(std::shared_ptr<LineStream> stream, SessionParams params);
+
+    // The whole conversation; returns when the client is gone or was sent
+    // away. Never throws for what a client does.
+    awaitable<void> run();
+
+private:
+    enum class Next { proceed, hang_up };
+
+    awaitable<Next> dispatch(const SubmitCommand& cmd);
+    void on_hello(const SubmitCommand& cmd);
+    void on_mail(const SubmitCommand& cmd);
+    void on_rcpt(const SubmitCommand& cmd);
+    awaitable<Next> on_data();
+    awaitable<IoStatus> receive_data(std::string& raw, bool& oversize);
+    awaitable<void> commit(std::string raw);
+    void reply_each_recipient(std::string_view code, std::string_view enhanced, std::string_view text);
+
+    void reply(std::string_view line);
+    void reply_error(std::string_view line);  // counts towards max_errors
+    awaitable<bool> flush();
+    awaitable<void> hang_up(std::string_view line);
+    void reset_transaction();
+
+    std::shared_ptr<LineStream> stream_;
+    SessionParams params_;
+    std::string out_;  // replies not yet flushed (PIPELINING)
+    unsigned errors_ = 0;
+    bool greeted_ = false;
+    bool lmtp_ = false;
+    bool have_mail_ = false;
+    std::string sender_;
+    std::vector<std::string> recipients_;  // as accepted, one LMTP reply each
+};
+
+}  // namespace mailqd

@@ -1,0 +1,84 @@
+// Wire forms of a message (see smtp_data.hpp).
+#include "spool/smtp_data.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace mailqd {
+
+namespace {
+
+// Any mix of CR, LF and CRLF, byte by byte: each line end becomes CRLF, a
+// leading "." is doubled. Returns whether the text ended at a line start.
+bool append_wire_bytes(std::string& out, std::string_view text, bool line_start)
+{
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '\r' || c == '\n') {
+            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+            out += "\r\n";
+            line_start = true;
+            continue;
+        }
+        if (line_start && c == '.') out += '.';
+        out += c;
+        line_start = false;
+    }
+    return line_start;
+}
+
+}  // namespace
+
+// Stored messages are CRLF already: whole lines are found with memchr and
+// copied at once; from the first line holding a stray CR on, byte by byte.
+std::string to_wire_data(std::string_view message)
+{
+    std::string out;
+    out.reserve(message.size() + message.size() / 32 + 8);
+    const char* base = message.data();
+    std::size_t pos = 0;
+    while (pos < message.size()) {
+        const void* lf = std::memchr(base + pos, '\n', message.size() - pos);
+        if (!lf) break;
+        const std::size_t end = static_cast<const char*>(lf) - base;
+        const std::size_t text_end = end > pos && base[end - 1] == '\r' ? end - 1 : end;
+        if (std::memchr(base + pos, '\r', text_end - pos)) break;
+        if (text_end > pos && base[pos] == '.') out += '.';
+        out.append(base + pos, text_end - pos);
+        out += "\r\n";
+        pos = end + 1;
+    }
+    if (!append_wire_bytes(out, message.substr(pos), true)) out += "\r\n";
+    out += ".\r\n";
+    return out;
+}
+
+bool has_8bit(std::string_view text)
+{
+    return std::any_of(text.begin(), text.end(),
+                       [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+bool wire_safe_address(std::string_view address)
+{
+    return std::none_of(address.begin(), address.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u <= 0x20 || u == 0x7f || c == '<' || c == '>';
+    });
+}
+
+std::string mail_from_command(std::string_view sender, const MailParameters& params)
+{
+    std::string out = "MAIL FROM:<" + std::string(sender) + ">";
+    if (params.size) out += " SIZE=" + std::to_string(params.size_value);
+    if (params.body_8bitmime) out += " BODY=8BITMIME";
+    if (params.smtputf8) out += " SMTPUTF8";
+    return out;
+}
+
+std::string rcpt_to_command(std::string_view recipient)
+{
+    return "RCPT TO:<" + std::string(recipient) + ">";
+}
+
+}  // namespace mailqd
