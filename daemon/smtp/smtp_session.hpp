@@ -1,16 +1,16 @@
 // Internal to the SMTP client: the session object whose member coroutines
-// are the phases of the conversation. smtp_client.cpp has the set-up phases
+// are the phases of the conversation. smtp_session.cpp has the set-up phases
 // (connect ... AUTH, QUIT), smtp_transaction.cpp the per-message ones.
-// Not for use outside daemon/smtp_*.cpp; the API is smtp_client.hpp.
+// Not for use outside daemon/smtp/; the API is smtp_client.hpp.
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <vector>
 
-#include "daemon/smtp/smtp_client.hpp"
 #include "daemon/smtp/smtp_auth.hpp"
 #include "daemon/smtp/smtp_connection.hpp"
+#include "daemon/smtp/smtp_types.hpp"
 
 namespace mailqd {
 
@@ -27,7 +27,7 @@ public:
     awaitable<SessionResult> run(MessageSource source, MessageSink sink);
 
 private:
-    // set-up (smtp_client.cpp)
+    // set-up (smtp_session.cpp)
     awaitable<PhaseError> open();
     awaitable<PhaseError> connect();
     awaitable<PhaseError> greet();
@@ -40,21 +40,36 @@ private:
     Result<std::shared_ptr<ssl::context>> tls_context();
 
     // messages (smtp_transaction.cpp)
-    // How a transaction left the session.
+    // The message pulled ahead to go next; its envelope may have left with
+    // the data of the one before (PIPELINING).
+    struct NextMessage {
+        std::optional<OutgoingMessage> message;
+        bool envelope_sent = false;
+    };
+    // How a transaction left the session: an outcome for every recipient.
     struct TransactionEnd {
+        Outcomes outcomes;
         PhaseError error;           // the session is over
         bool reset_needed = false;  // it ended before its end of data: RSET first
-        std::optional<OutgoingMessage> next;  // pulled ahead, to go next
-        bool next_sent = false;     // next's envelope left with this message's data
+        NextMessage next;
     };
-    awaitable<PhaseError> deliver(MessageSource source, MessageSink sink, SessionResult* result);
+    // Up to the reply to DATA: refused recipients settled, the others open.
+    struct EnvelopeEnd {
+        Outcomes outcomes;
+        PhaseError error;
+        bool data_wanted = false;  // 354: the data should follow
+    };
+    // The reply to the final ".": every open recipient's outcome.
+    struct DataEnd {
+        SmtpOutcome outcome;
+        PhaseError error;
+    };
+    awaitable<SessionResult> deliver(MessageSource source, MessageSink sink);
     awaitable<TransactionEnd> transaction(const OutgoingMessage& message, bool reset_first, bool envelope_sent,
-                                          MessageSource* ahead, Outcomes* outcomes);
+                                          MessageSource* ahead);
     std::vector<std::string> envelope_commands(const OutgoingMessage& message, bool reset_first) const;
-    awaitable<PhaseError> send_envelope(const OutgoingMessage& message, bool reset_first, bool envelope_sent,
-                                        Outcomes* outcomes, bool* data_wanted);
-    awaitable<PhaseError> send_message_data(const OutgoingMessage& message, std::vector<std::string> then,
-                                            Outcomes* outcomes);
+    awaitable<EnvelopeEnd> send_envelope(const OutgoingMessage& message, bool reset_first, bool envelope_sent);
+    awaitable<DataEnd> send_message_data(const OutgoingMessage& message, std::vector<std::string> then);
     awaitable<WireReply> exchange(bool pipelined, std::string line);
     bool sendable(const OutgoingMessage& message) const;
     std::optional<SmtpOutcome> check_unsendable(const OutgoingMessage& message) const;

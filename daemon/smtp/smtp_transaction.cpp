@@ -13,9 +13,9 @@ namespace mailqd {
 namespace {
 
 // Gives every recipient still without an outcome this one.
-void settle_open(Outcomes* outcomes, const SmtpOutcome& outcome)
+void settle_open(Outcomes& outcomes, const SmtpOutcome& outcome)
 {
-    for (auto& o : *outcomes)
+    for (auto& o : outcomes)
         if (!o) o = outcome;
 }
 
@@ -48,9 +48,9 @@ bool needs_smtputf8(const OutgoingMessage& message)
 
 }  // namespace
 
-awaitable<PhaseError> SmtpSession::deliver(MessageSource source, MessageSink sink,
-                                           SessionResult* result)
+awaitable<SessionResult> SmtpSession::deliver(MessageSource source, MessageSink sink)
 {
+    SessionResult result;
     const unsigned limit = std::max(1u, options_.max_messages);
     auto may_pull = [&](unsigned pulled) {
         return pulled < limit && !connection_->session_expired() && !control_->aborted();
@@ -64,39 +64,36 @@ awaitable<PhaseError> SmtpSession::deliver(MessageSource source, MessageSink sin
                                        outcomes[i].value_or(failure_outcome(
                                            SmtpStage::data, SmtpFailure::protocol, "no outcome"))});
         }
-        result->messages.push_back(std::move(done));
-        if (sink) sink(result->messages.back());
+        result.messages.push_back(std::move(done));
+        if (sink) sink(result.messages.back());
     };
     unsigned pulled = 0;
-    std::optional<OutgoingMessage> message;
-    if (may_pull(pulled)) message = co_await source(Pull::wait);
-    if (message) ++pulled;
-    bool envelope_sent = false;  // it left with the previous message's data
-    bool reset = false;          // the last transaction ended before its end of data
-    while (message) {
-        Outcomes outcomes(message->recipients.size());
+    NextMessage next;
+    if (may_pull(pulled)) next.message = co_await source(Pull::wait);
+    if (next.message) ++pulled;
+    bool reset = false;  // the last transaction ended before its end of data
+    while (next.message) {
         MessageSource* ahead = capabilities_.pipelining && may_pull(pulled) ? &source : nullptr;
-        TransactionEnd end = co_await transaction(*message, reset, envelope_sent, ahead, &outcomes);
-        report(*message, outcomes);
+        TransactionEnd end = co_await transaction(*next.message, reset, next.envelope_sent, ahead);
+        report(*next.message, end.outcomes);
         if (end.error) {
-            if (end.next) {  // its envelope went, if at all, with the data: no "." for it
+            if (end.next.message) {  // its envelope went, if at all, with the data: no "." for it
                 SmtpOutcome lost = *end.error;
                 lost.stage = SmtpStage::mail;
-                Outcomes never(end.next->recipients.size(), lost);
-                report(*end.next, never);
+                report(*end.next.message, Outcomes(end.next.message->recipients.size(), lost));
             }
-            co_return end.error;
+            result.error = end.error;
+            co_return result;
         }
-        if (end.next) ++pulled;
+        if (end.next.message) ++pulled;
         reset = end.reset_needed;
-        envelope_sent = end.next_sent;
-        message = std::move(end.next);
-        if (!message && may_pull(pulled)) {
-            message = co_await source(Pull::wait);
-            if (message) ++pulled;
+        next = std::move(end.next);
+        if (!next.message && may_pull(pulled)) {
+            next.message = co_await source(Pull::wait);
+            if (next.message) ++pulled;
         }
     }
-    co_return std::nullopt;
+    co_return result;
 }
 
 bool SmtpSession::sendable(const OutgoingMessage& message) const
@@ -105,31 +102,34 @@ bool SmtpSession::sendable(const OutgoingMessage& message) const
 }
 
 awaitable<SmtpSession::TransactionEnd> SmtpSession::transaction(const OutgoingMessage& message, bool reset_first,
-                                                                bool envelope_sent, MessageSource* ahead,
-                                                                Outcomes* outcomes)
+                                                                bool envelope_sent, MessageSource* ahead)
 {
     TransactionEnd end;
+    end.outcomes.resize(message.recipients.size());
     end.reset_needed = reset_first;  // until something is sent
     if (message.recipients.empty()) co_return end;
     if (auto refusal = check_unsendable(message)) {
-        settle_open(outcomes, *refusal);
+        settle_open(end.outcomes, *refusal);
         co_return end;
     }
-    bool data_wanted = false;
-    end.error = co_await send_envelope(message, reset_first, envelope_sent, outcomes, &data_wanted);
+    EnvelopeEnd envelope = co_await send_envelope(message, reset_first, envelope_sent);
+    end.outcomes = std::move(envelope.outcomes);
+    end.error = std::move(envelope.error);
     end.reset_needed = true;
-    if (!end.error && data_wanted) {
+    if (!end.error && envelope.data_wanted) {
         std::vector<std::string> next_envelope;
         if (ahead) {
             auto pull = (*ahead)(Pull::ahead);  // named: see smtp_client.cpp
-            end.next = co_await std::move(pull);
-            end.next_sent = end.next && sendable(*end.next);
-            if (end.next_sent) next_envelope = envelope_commands(*end.next, false);
+            end.next.message = co_await std::move(pull);
+            end.next.envelope_sent = end.next.message && sendable(*end.next.message);
+            if (end.next.envelope_sent) next_envelope = envelope_commands(*end.next.message, false);
         }
-        end.error = co_await send_message_data(message, std::move(next_envelope), outcomes);
+        DataEnd data = co_await send_message_data(message, std::move(next_envelope));
+        settle_open(end.outcomes, data.outcome);
+        end.error = std::move(data.error);
         end.reset_needed = false;
     }
-    if (end.error) settle_open(outcomes, *end.error);
+    if (end.error) settle_open(end.outcomes, *end.error);
     co_return end;
 }
 
@@ -173,9 +173,11 @@ std::vector<std::string> SmtpSession::envelope_commands(const OutgoingMessage& m
 // reply, and data_wanted says whether the data should follow. A refused
 // RSET ends the session (what was pipelined behind it is dropped with the
 // connection: no "." was sent, so nothing was delivered).
-awaitable<PhaseError> SmtpSession::send_envelope(const OutgoingMessage& message, bool reset_first,
-                                                 bool envelope_sent, Outcomes* outcomes, bool* data_wanted)
+awaitable<SmtpSession::EnvelopeEnd> SmtpSession::send_envelope(const OutgoingMessage& message, bool reset_first,
+                                                              bool envelope_sent)
 {
+    EnvelopeEnd end;
+    end.outcomes.resize(message.recipients.size());
     const bool pipelining = capabilities_.pipelining;
     if (envelope_sent) reset_first = false;  // it went behind a completed transaction
     const std::vector<std::string> commands = envelope_commands(message, reset_first);
@@ -183,39 +185,42 @@ awaitable<PhaseError> SmtpSession::send_envelope(const OutgoingMessage& message,
     if (pipelining && !envelope_sent) {
         WireStatus sent = co_await connection_->send_lines(commands);
         const SmtpStage stage = reset_first ? SmtpStage::rset : SmtpStage::mail;
-        if (!sent.ok()) co_return failure_outcome(stage, sent.failure, sent.detail);
+        if (!sent.ok()) {
+            end.error = failure_outcome(stage, sent.failure, sent.detail);
+            co_return end;
+        }
     }
     WireReply reply;
     if (reset_first) {
         reply = co_await exchange(pipelining, commands.front());
-        if (auto error = unexpected(SmtpStage::rset, reply, 2)) co_return error;
+        if ((end.error = unexpected(SmtpStage::rset, reply, 2))) co_return end;
     }
     reply = co_await exchange(pipelining, commands[mail]);
-    if (auto error = closing(SmtpStage::mail, reply)) co_return error;
+    if ((end.error = closing(SmtpStage::mail, reply))) co_return end;
     const bool mail_ok = reply.reply.positive();
     if (!mail_ok) {
-        settle_open(outcomes, reply_outcome(SmtpStage::mail, reply.reply));
-        if (!pipelining) co_return std::nullopt;
+        settle_open(end.outcomes, reply_outcome(SmtpStage::mail, reply.reply));
+        if (!pipelining) co_return end;
     }
     for (std::size_t i = 0; i < message.recipients.size(); ++i) {
         reply = co_await exchange(pipelining, commands[mail + 1 + i]);
-        if (auto error = closing(SmtpStage::rcpt, reply)) co_return error;
-        if (mail_ok && !reply.reply.positive())
-            (*outcomes)[i] = reply_outcome(SmtpStage::rcpt, reply.reply);
+        if ((end.error = closing(SmtpStage::rcpt, reply))) co_return end;
+        if (mail_ok && !reply.reply.positive()) end.outcomes[i] = reply_outcome(SmtpStage::rcpt, reply.reply);
     }
-    const bool accepted = any_open(*outcomes);
-    if (!accepted && !pipelining) co_return std::nullopt;
+    const bool accepted = any_open(end.outcomes);
+    if (!accepted && !pipelining) co_return end;
 
     reply = co_await exchange(pipelining, commands.back());
-    if (auto error = closing(SmtpStage::data, reply)) co_return error;
+    if ((end.error = closing(SmtpStage::data, reply))) co_return end;
     if (reply.reply.code == 354 && !accepted) {
         // Pipelined, every RCPT refused, yet the server wants data: end it empty.
         reply = co_await command(".");
-        co_return closing(SmtpStage::end_of_data, reply);
+        end.error = closing(SmtpStage::end_of_data, reply);
+        co_return end;
     }
-    if (reply.reply.code != 354) settle_open(outcomes, reply_outcome(SmtpStage::data, reply.reply));
-    *data_wanted = reply.reply.code == 354;
-    co_return std::nullopt;
+    if (reply.reply.code != 354) settle_open(end.outcomes, reply_outcome(SmtpStage::data, reply.reply));
+    end.data_wanted = reply.reply.code == 354;
+    co_return end;
 }
 
 // The reply to a command: already sent in a pipelined group, or sent now.
@@ -227,20 +232,28 @@ awaitable<WireReply> SmtpSession::exchange(bool pipelined, std::string line)
 
 // The payload and its "." (then the next envelope, if any: then), and the
 // reply to the ".".
-awaitable<PhaseError> SmtpSession::send_message_data(const OutgoingMessage& message, std::vector<std::string> then,
-                                                     Outcomes* outcomes)
+awaitable<SmtpSession::DataEnd> SmtpSession::send_message_data(const OutgoingMessage& message,
+                                                               std::vector<std::string> then)
 {
     const bool dot_last = then.empty();
+    DataEnd end;
     WireStatus sent = co_await connection_->send_data(to_wire_data(message.data), std::move(then));
     // The write did not complete. With the "." last, it did not leave: not
     // delivered. With an envelope behind it, the "." may have left.
-    if (!sent.ok())
-        co_return failure_outcome(dot_last ? SmtpStage::data : SmtpStage::end_of_data, sent.failure, sent.detail);
+    if (!sent.ok()) {
+        end.outcome = failure_outcome(dot_last ? SmtpStage::data : SmtpStage::end_of_data, sent.failure, sent.detail);
+        end.error = end.outcome;
+        co_return end;
+    }
     WireReply reply = co_await connection_->read_reply();
-    if (!reply.status.ok())
-        co_return failure_outcome(SmtpStage::end_of_data, reply.status.failure, reply.status.detail);
-    settle_open(outcomes, reply_outcome(SmtpStage::end_of_data, reply.reply));
-    co_return closing(SmtpStage::end_of_data, reply);
+    if (!reply.status.ok()) {
+        end.outcome = failure_outcome(SmtpStage::end_of_data, reply.status.failure, reply.status.detail);
+        end.error = end.outcome;
+        co_return end;
+    }
+    end.outcome = reply_outcome(SmtpStage::end_of_data, reply.reply);
+    end.error = closing(SmtpStage::end_of_data, reply);
+    co_return end;
 }
 
 }  // namespace mailqd
