@@ -6,7 +6,7 @@
 
 #include "daemon/logging.hpp"
 #include "daemon/net/spawn.hpp"
-#include "daemon/net/unix_socket.hpp"
+#include "daemon/net/unix_listener.hpp"
 
 namespace mailqd {
 namespace {

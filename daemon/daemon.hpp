@@ -3,9 +3,10 @@
 // stop) and SIGHUP (reload), and owns the lifetime of everything it wires.
 // One io_context thread; the StoreWriter has its own thread for commits.
 //
-// Plug-in points for the parts that come later (scheduler, POP3 fetcher):
-// start_delivery() / start_fetching() construct them; they register with
-// events_ (QueueEvents::on_changed, on_config) and hooks_ (ControlHooks).
+// The scheduler and the POP3 fetcher are made by start_delivery() and
+// start_fetching(); like every part that reacts to the queue or a reload,
+// they register with events_ (QueueEvents::on_changed, on_config) and
+// answer the control server through hooks_ (ControlHooks).
 #pragma once
 
 #include <filesystem>

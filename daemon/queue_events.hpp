@@ -1,8 +1,8 @@
-// Hooks between the daemon core and the parts that plug into it later (the
-// delivery scheduler, the POP3 fetcher). The core calls changed() whenever
-// work may have become due (a message accepted, a retry or release) and
-// config_changed() after a valid SIGHUP reload; listeners register here, so
-// adding a scheduler does not edit the intake or control code.
+// Hooks between the daemon core and the parts that react to the queue (the
+// delivery scheduler, the POP3 fetcher, the purger). The core calls
+// changed() whenever work may have become due (a message accepted, a retry
+// or release) and config_changed() after a valid SIGHUP reload; listeners
+// register here, so the intake and control code know none of them.
 // Everything runs on the io_context thread: no locking.
 #pragma once
 

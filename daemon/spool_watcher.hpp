@@ -15,7 +15,7 @@
 
 #include "daemon/net/asio.hpp"
 #include "daemon/intake.hpp"
-#include "spool/spool_intake.hpp"
+#include "spool/spool_dir.hpp"
 #include "spool/store.hpp"
 
 namespace mailqd {

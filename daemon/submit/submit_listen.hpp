@@ -1,5 +1,5 @@
 // The submit door's optional TCP listener (submit.listen). The Unix socket
-// is bound with daemon/net/unix_socket.hpp. Trusts the config it is given.
+// is bound with daemon/net/unix_listener.hpp. Trusts the config it is given.
 #pragma once
 
 #include <string_view>

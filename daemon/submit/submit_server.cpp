@@ -15,7 +15,7 @@
 #include "daemon/net/peer_access.hpp"
 #include "daemon/submit/submit_listen.hpp"
 #include "daemon/submit/submit_session.hpp"
-#include "daemon/net/unix_socket.hpp"
+#include "daemon/net/unix_listener.hpp"
 
 namespace mailqd {
 namespace {

@@ -1,6 +1,6 @@
 // The spool directory door in a temporary directory: reading, envelope and
 // owner, the file identity key, oversize and bad files, quarantine.
-#include "spool/spool_intake.hpp"
+#include "spool/spool_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <fcntl.h>

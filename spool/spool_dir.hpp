@@ -1,8 +1,8 @@
 // The spool directory door (DESIGN.md section 3.2): SPOOL/tmp, incoming, bad.
 // Synchronous and Asio-free: the daemon's watcher calls read() for each name
 // inotify reports (IN_MOVED_TO, IN_CLOSE_WRITE) and for scan() at start-up,
-// hands the NewMessage to Store::accept, then remove(); on bad_message it
-// calls quarantine() with the error text.
+// hands the NewMessage to the daemon's Intake (the one way into the store),
+// then remove(); on bad_message it calls quarantine() with the error text.
 // Reads files written by untrusted local users: sizes are bounded, the owner
 // is taken from the file, names are never used as paths outside the spool.
 #pragma once

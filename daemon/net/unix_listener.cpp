@@ -1,5 +1,5 @@
-// See unix_socket.hpp.
-#include "daemon/net/unix_socket.hpp"
+// See unix_listener.hpp.
+#include "daemon/net/unix_listener.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -4,7 +4,7 @@
 // them. Trusts nothing in the directory: names are checked before use, the
 // submitter is the file's owner, and a hard-linked file is refused so nobody
 // can get another user's file mailed by linking it in.
-#include "spool/spool_intake.hpp"
+#include "spool/spool_dir.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
