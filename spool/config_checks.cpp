@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "spool/config_checks.hpp"
+#include "spool/config.hpp"
 
 namespace mailqd::config_detail {
 namespace {

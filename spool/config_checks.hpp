@@ -8,8 +8,13 @@
 #include <string_view>
 #include <vector>
 
-#include "spool/config.hpp"
+namespace mailqd {
+struct Config;
+struct ConfigProblem;
+}  // namespace mailqd
 
+// (Declared, not included: the loader's helper does not pull in the API it
+// serves; config.cpp and config_checks.cpp include config.hpp.)
 namespace mailqd::config_detail {
 
 // One section as written: "relay.gmail" on line 12, its keys and their lines.

@@ -9,6 +9,7 @@
 
 #include "spool/message.hpp"
 #include "spool/message_text.hpp"
+#include "spool/mime/mime_builder.hpp"
 #include "spool/mime/mime_encoding.hpp"
 #include "spool/mime/mime_parts.hpp"
 

@@ -5,7 +5,8 @@
 
 #include <string>
 
-#include "spool/mime/mime_builder.hpp"
+#include "spool/mime/mime_draft.hpp"
+#include "spool/result.hpp"
 
 namespace mailqd {
 
