@@ -41,18 +41,6 @@ struct LineStream::Shared {
     }
 };
 
-std::string_view to_string(IoStatus status)
-{
-    switch (status) {
-    case IoStatus::ok: return "ok";
-    case IoStatus::eof: return "eof";
-    case IoStatus::timeout: return "timeout";
-    case IoStatus::too_long: return "line too long";
-    case IoStatus::error: return "error";
-    }
-    return "error";
-}
-
 LineStream::LineStream(StreamSocket socket)
     : shared_(std::make_shared<Shared>(std::move(socket))) {}
 

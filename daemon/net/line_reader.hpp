@@ -13,34 +13,11 @@
 #include <string_view>
 
 #include "daemon/net/asio.hpp"
+#include "daemon/net/transport.hpp"
 
 namespace mailqd {
 
-// Unix and TCP sessions share one code path through the generic socket.
-using StreamSocket = asio::generic::stream_protocol::socket;
-using Duration = std::chrono::steady_clock::duration;
-
-enum class IoStatus {
-    ok,
-    eof,       // the peer closed (a partial last line is dropped)
-    timeout,   // the deadline passed; the socket is still open
-    too_long,  // the line exceeded its limit
-    error,     // a socket error or the stream was closed
-};
-
-std::string_view to_string(IoStatus status);
-
-struct LineLimit {
-    std::size_t max_length = 4096;  // bytes, without the line ending
-    // false: too_long as soon as the limit is passed (commands: the session
-    // then hangs up). true: the rest of the line is read and dropped, so the
-    // next read starts on the next line (DATA past the size limit).
-    bool discard_overlong = false;
-    // true: the deadline restarts whenever bytes arrive (a large DATA line
-    // on a slow link); false: the whole line must arrive within the timeout.
-    bool extend_on_progress = false;
-};
-
+// IoStatus, LineLimit and StreamSocket are the transport's (transport.hpp).
 class LineStream {
 public:
     explicit LineStream(StreamSocket socket);

@@ -150,7 +150,7 @@ awaitable<Status> Pop3Session::open()
 
 awaitable<Status> Pop3Session::handshake()
 {
-    co_return co_await conn_.start_tls(*tls_, options_.host, options_.verify);
+    co_return co_await conn_.start_tls(tls_, options_.host, options_.verify);
 }
 
 awaitable<Status> Pop3Session::read_capabilities()

@@ -1,11 +1,10 @@
-// The client side of one POP3 connection: TCP connect, TLS (implicit or
-// after STLS) with certificate and host name verification, bounded line and
-// multi-line reads, writes, and a protocol trace with secrets masked. Every
-// read, write, connect and handshake has a deadline: a timer that closes the
-// socket, so a stalled server costs at most `timeout` per step.
+// The client side of one POP3 connection, over the shared transport
+// (daemon/net/transport.hpp: TCP connect, TLS with certificate and host name
+// verification, a deadline on every step, the trace with PASS, APOP, AUTH and
+// the secret masked): status lines and multi-line answers read and decoded,
+// commands written, failures as temporary errors.
 // Trusts nothing the server sends: a status line is at most 4096 bytes, a
-// multi-line answer at most the caller's bound. Traces go through the
-// shared ProtocolTraceMasker (PASS, APOP, AUTH and the secret are masked).
+// multi-line answer at most the caller's bound.
 #pragma once
 
 #include <chrono>
@@ -15,9 +14,9 @@
 #include <string_view>
 
 #include "daemon/net/asio.hpp"
-#include "daemon/pop3/pop3_reply.hpp"
-#include "daemon/net/protocol_trace.hpp"
 #include "daemon/net/tls_context.hpp"
+#include "daemon/net/transport.hpp"
+#include "daemon/pop3/pop3_reply.hpp"
 #include "spool/result.hpp"
 
 namespace mailqd {
@@ -35,7 +34,7 @@ public:
     awaitable<Status> connect(std::string host, std::uint16_t port);
     // Client handshake on the connected socket (tls_context.hpp: SNI for
     // names; verify: the context's chain check plus host name or IP).
-    awaitable<Status> start_tls(asio::ssl::context& context, std::string host, bool verify);
+    awaitable<Status> start_tls(std::shared_ptr<asio::ssl::context> context, std::string host, bool verify);
 
     // The next status line (+OK / -ERR); anything else is a protocol error.
     awaitable<Result<Pop3Status>> read_status();
@@ -45,29 +44,21 @@ public:
     // One or more CRLF-terminated commands, written at once.
     awaitable<Status> write(std::string commands);
 
-    bool tls_active() const;
-    bool peer_is_loopback() const;
+    bool tls_active() const { return transport_.encrypted(); }
+    bool peer_is_loopback() const { return transport_.loopback_peer(); }
     // Bytes received but not yet read (after STLS this must be none).
-    bool has_buffered_input() const { return start_ < buffer_.size(); }
+    bool has_buffered_input() const { return transport_.has_buffered_input(); }
     // false once an I/O error or timeout has made the conversation unusable.
     bool usable() const { return usable_; }
     void close();
 
 private:
-    struct Shared;
-    void arm_deadline();
-    void disarm_deadline();
-    Error io_failure(const std::string& what, const error_code& ec);
+    // A failed step as the error the pull reports; the connection is unusable.
+    Error failure(const std::string& what, const IoResult& result);
     awaitable<Status> read_more();
-    void trace(char direction, std::string_view text);
 
-    std::shared_ptr<Shared> shared_;
     std::chrono::seconds timeout_;
-    bool trace_;
-    std::string log_name_;
-    ProtocolTraceMasker masker_;
-    std::string buffer_;
-    std::size_t start_ = 0;  // first unread byte of buffer_
+    Transport transport_;
     bool usable_ = true;
 };
 

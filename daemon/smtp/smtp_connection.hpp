@@ -1,8 +1,8 @@
-// The byte-level half of an SMTP client session: resolve and connect (every
-// address in turn), optional TLS (implicit or after STARTTLS), line writes in
-// one buffer, bounded reply reads, a deadline on every operation, and the
-// protocol trace. Failures come back as values (WireStatus), never thrown.
-// Held by shared_ptr: the deadline timer's handler keeps it alive.
+// The byte-level half of an SMTP client session, over the shared transport
+// (daemon/net/transport.hpp: connect, TLS, deadlines, bounded lines, the
+// trace): replies read and parsed, pipelined lines written in one buffer,
+// and the transport's status told as SMTP failures (WireStatus), never
+// thrown. Held by shared_ptr: SmtpSessionControl watches it to abort it.
 #pragma once
 
 #include <chrono>
@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "daemon/net/asio.hpp"
-#include "daemon/net/protocol_trace.hpp"
+#include "daemon/net/tls_context.hpp"
+#include "daemon/net/transport.hpp"
 #include "daemon/smtp/smtp_classify.hpp"
 #include "spool/smtp_reply.hpp"
-#include "daemon/net/tls_context.hpp"
 
 namespace mailqd {
 
@@ -39,7 +39,7 @@ struct ConnectionSettings {
     std::string secret;  // only to mask it in traces
 };
 
-class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
+class SmtpConnection {
 public:
     using Clock = std::chrono::steady_clock;
 
@@ -60,36 +60,19 @@ public:
     // Ends the connection now; every later or pending operation fails.
     void abort();
 
-    bool encrypted() const { return encrypted_; }
-    bool loopback_peer() const;
-    std::string peer() const { return peer_; }
-    bool session_expired() const { return Clock::now() >= settings_.session_deadline; }
+    bool encrypted() const { return transport_.encrypted(); }
+    bool loopback_peer() const { return transport_.loopback_peer(); }
+    std::string peer() const { return transport_.peer(); }
+    bool session_expired() const { return transport_.session_expired(); }
 
 private:
-    awaitable<WireStatus> write_raw(std::string bytes);
-    awaitable<WireStatus> read_line(std::string* line);
-    WireStatus io_failure(const error_code& ec, const char* what);
-    void arm();
-    void disarm();
-    void on_deadline();
-    void ack_promptly();
-    void trace(char who, std::string_view line);
+    // The transport's status as this client's failure vocabulary.
+    WireStatus status_of(const IoResult& result) const;
     // Each line and its CRLF, traced.
-    void append_lines(std::string* bytes, const std::vector<std::string>& lines);
+    void append_lines(std::string& bytes, const std::vector<std::string>& lines);
 
-    ConnectionSettings settings_;
-    asio::ip::tcp::resolver resolver_;
-    asio::ip::tcp::socket socket_;
-    std::shared_ptr<ssl::context> tls_context_;  // outlives tls_
-    std::optional<ssl::stream<asio::ip::tcp::socket&>> tls_;
-    asio::steady_timer timer_;
-    std::string input_;  // received, not yet consumed
-    std::string peer_;
-    asio::ip::address peer_address_;
-    bool encrypted_ = false;
-    bool timed_out_ = false;
+    Transport transport_;
     bool aborted_ = false;
-    ProtocolTraceMasker masker_;
 };
 
 }  // namespace mailqd
