@@ -2,23 +2,9 @@
 #include "daemon/smtp/smtp_connection.hpp"
 
 namespace mailqd {
-namespace {
 
-TransportOptions transport_options(const ConnectionSettings& settings)
-{
-    TransportOptions options;
-    options.timeout = settings.timeout;
-    options.session_deadline = settings.session_deadline;
-    options.trace = settings.trace;
-    options.trace_prefix = "relay=" + settings.relay_name + " smtp";
-    options.secret = settings.secret;
-    return options;
-}
-
-}  // namespace
-
-SmtpConnection::SmtpConnection(asio::any_io_executor executor, ConnectionSettings settings)
-    : transport_(std::move(executor), transport_options(settings))
+SmtpConnection::SmtpConnection(asio::any_io_executor executor, TransportOptions options)
+    : transport_(std::move(executor), std::move(options))
 {
 }
 

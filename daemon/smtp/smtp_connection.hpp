@@ -31,19 +31,10 @@ struct WireReply {
     SmtpReply reply;  // valid when status.ok()
 };
 
-struct ConnectionSettings {
-    std::string relay_name;
-    std::chrono::milliseconds timeout{60000};
-    std::chrono::steady_clock::time_point session_deadline = std::chrono::steady_clock::time_point::max();
-    bool trace = false;
-    std::string secret;  // only to mask it in traces
-};
-
 class SmtpConnection {
 public:
-    using Clock = std::chrono::steady_clock;
 
-    SmtpConnection(asio::any_io_executor executor, ConnectionSettings settings);
+    SmtpConnection(asio::any_io_executor executor, TransportOptions options);
 
     awaitable<WireStatus> connect(std::string host, std::uint16_t port);
     // TLS handshake on the connected socket (implicit TLS, or after a 220 to

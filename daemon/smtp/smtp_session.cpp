@@ -7,16 +7,16 @@
 namespace mailqd {
 namespace {
 
-ConnectionSettings connection_settings(const SmtpClientOptions& options)
+TransportOptions transport_options(const SmtpClientOptions& options)
 {
-    ConnectionSettings settings;
-    settings.relay_name = options.relay_name;
-    settings.timeout = options.timeout;
+    TransportOptions transport;
+    transport.timeout = options.timeout;
     if (options.session_limit.count() > 0)
-        settings.session_deadline = SmtpConnection::Clock::now() + options.session_limit;
-    settings.trace = options.protocol_trace;
-    settings.secret = options.secret;
-    return settings;
+        transport.session_deadline = Transport::Clock::now() + options.session_limit;
+    transport.trace = options.protocol_trace;
+    transport.trace_prefix = "relay=" + options.relay_name + " smtp";
+    transport.secret = options.secret;  // masked in the trace
+    return transport;
 }
 
 SmtpOutcome failed(SmtpStage stage, const WireStatus& status)
@@ -47,7 +47,7 @@ SmtpSession::SmtpSession(asio::any_io_executor executor, SmtpClientOptions optio
                          std::shared_ptr<SmtpSessionControl> control)
     : options_(std::move(options)),
       control_(control ? std::move(control) : std::make_shared<SmtpSessionControl>()),
-      connection_(std::make_shared<SmtpConnection>(executor, connection_settings(options_)))
+      connection_(std::make_shared<SmtpConnection>(executor, transport_options(options_)))
 {
     control_->connection_ = connection_;
     if (control_->aborted()) connection_->abort();
