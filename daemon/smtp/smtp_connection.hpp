@@ -33,7 +33,6 @@ struct WireReply {
 
 class SmtpConnection {
 public:
-
     SmtpConnection(asio::any_io_executor executor, TransportOptions options);
 
     awaitable<WireStatus> connect(std::string host, std::uint16_t port);
