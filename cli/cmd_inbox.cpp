@@ -65,7 +65,7 @@ void print_text(std::ostream& out, std::string_view text)
         std::string line(text.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at));
         for (char& c : line)
             if (c == '\t') c = ' ';
-        out << sanitize(line) << '\n';
+        out << printable(line) << '\n';
         at = nl == std::string_view::npos ? text.size() : nl + 1;
     }
 }
@@ -107,8 +107,8 @@ Status inbox_list(CliContext& context, const CommandArgs& args)
         return {};
     }
     for (const auto& r : rows) {
-        auto text = [](const Json& j) { return j.is_string() ? sanitize(j.get<std::string>()) : std::string("-"); };
-        context.out() << sanitize(r["handle"].get<std::string>()) << '\n'
+        auto text = [](const Json& j) { return j.is_string() ? printable(j.get<std::string>()) : std::string("-"); };
+        context.out() << printable(r["handle"].get<std::string>()) << '\n'
                       << "  " << pad_right(r["received_at"].get<std::string>(), 21)
                       << pad_right(text(r["from"]), 40) << ' ' << format_size(r["size"].get<std::uint64_t>())
                       << " att=" << r["attachments"].get<std::size_t>() << '\n'
@@ -160,14 +160,14 @@ Status inbox_show(CliContext& context, const CommandArgs& args)
     std::ostream& out = context.out();
     for (const char* name : {"Date", "From", "To", "Cc", "Subject"})
         if (opened->message.root.field(name) != nullptr)
-            out << name << ": " << sanitize(header_text(opened->message.root, name)) << '\n';
+            out << name << ": " << printable(header_text(opened->message.root, name)) << '\n';
     out << '\n';
     print_text(out, parsed->has("--html") ? j["html"].get<std::string>() : j["text"].get<std::string>());
     if (!j["attachments"].empty()) out << "\nAttachments:\n";
     for (const auto& a : j["attachments"])
         out << "  " << a["index"].get<std::size_t>() << ". "
-            << sanitize(a["filename"].is_string() ? a["filename"].get<std::string>() : "(no name)") << "  "
-            << sanitize(a["content_type"].get<std::string>()) << "  "
+            << printable(a["filename"].is_string() ? a["filename"].get<std::string>() : "(no name)") << "  "
+            << printable(a["content_type"].get<std::string>()) << "  "
             << format_size(a["size"].get<std::uint64_t>()) << '\n';
     return {};
 }
@@ -209,7 +209,7 @@ Status inbox_save(CliContext& context, const CommandArgs& args)
         if (Status s = write_new_file(target, parts[i]->body, parsed->has("--force")); !s) return s;
         saved.push_back(Json{{"filename", names[i]}, {"path", target.string()}, {"size", parts[i]->body.size()}});
         if (!parsed->has("--json"))
-            context.out() << sanitize(target.string()) << " (" << parts[i]->body.size() << " bytes)\n";
+            context.out() << printable(target.string()) << " (" << parts[i]->body.size() << " bytes)\n";
     }
     if (parsed->has("--json")) context.out() << dump_line(saved);
     return {};

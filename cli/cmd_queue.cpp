@@ -83,7 +83,7 @@ Status cmd_list(CliContext& context, const CommandArgs& args)
     Json request{{"cmd", "list"}};
     if (auto state = parsed->value("--state")) {
         if (!recipient_state_from(*state))
-            return usage("list: unknown state " + sanitize(*state)
+            return usage("list: unknown state " + printable(*state)
                          + " (queued, deferred, held, sent, failed)");
         request["state"] = *state;
     }

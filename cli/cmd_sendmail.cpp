@@ -44,7 +44,7 @@ Status apply_value(char letter, const std::string& value, SendmailOptions& optio
         if (value == "p")
             options.mode = SendmailOptions::Mode::list;
         else if (value != "m")
-            return usage("-b" + sanitize(value) + " is not supported (only -bm and -bp)");
+            return usage("-b" + printable(value) + " is not supported (only -bm and -bp)");
         break;
     default:
         break;  // -B8BITMIME, -N never, -R hdrs, -V envid, -h, -L, -O ...: ignored
@@ -70,7 +70,7 @@ Status parse_cluster(const std::vector<std::string>& args, std::size_t& i, Sendm
             continue;
         }
         if (letters_with_value.find(letter) == std::string_view::npos)
-            return usage(std::string("unknown option -") + sanitize(std::string(1, letter)));
+            return usage(std::string("unknown option -") + printable(std::string(1, letter)));
         std::string value;
         if (k + 1 < arg.size())
             value = arg.substr(k + 1);

@@ -30,7 +30,7 @@ int exit_code(ErrorKind kind)
 void print_error(std::ostream& err, std::string_view program, const Error& error)
 {
     // One line: newlines inside the message would split it.
-    err << program << ": " << sanitize(error.message) << '\n';
+    err << program << ": " << printable(error.message) << '\n';
     err.flush();
 }
 

@@ -17,7 +17,7 @@ std::string str(const Json& j, const char* key, std::string fallback = "-")
     auto it = j.find(key);
     if (it == j.end() || !it->is_string())
         return fallback;
-    return sanitize(it->get<std::string>());
+    return printable(it->get<std::string>());
 }
 
 std::uint64_t num(const Json& j, const char* key)
@@ -200,7 +200,7 @@ FetchView render_fetch(const Json& result)
             add(str(entry, "name"), entry);
     } else if (result.is_object() && !result.contains("mailboxes")) {
         for (const auto& [name, entry] : result.items())
-            add(sanitize(name), entry);
+            add(printable(name), entry);
     }
     return view;
 }

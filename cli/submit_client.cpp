@@ -103,13 +103,13 @@ Status send_envelope(Session& session, const std::string& sender,
     if (!mail)
         return mail.error();
     if (mail->code != 250)
-        return reply_error("MAIL FROM:<" + sanitize(sender) + ">", *mail, ErrorKind::bad_message);
+        return reply_error("MAIL FROM:<" + printable(sender) + ">", *mail, ErrorKind::bad_message);
     for (const auto& rcpt : recipients) {
         auto reply = session.command(rcpt_to_command(rcpt));
         if (!reply)
             return reply.error();
         if (reply->code != 250 && reply->code != 251)
-            return reply_error("RCPT TO:<" + sanitize(rcpt) + ">", *reply, ErrorKind::bad_message);
+            return reply_error("RCPT TO:<" + printable(rcpt) + ">", *reply, ErrorKind::bad_message);
     }
     return {};
 }
@@ -144,7 +144,7 @@ std::string queue_id_from_reply(std::string_view text)
         return "";
     std::string_view rest = text.substr(at + marker.size());
     std::string id(rest.substr(0, rest.find_first_of(" \t")));
-    return sanitize(id);
+    return printable(id);
 }
 
 Result<std::string> submit_message(const std::filesystem::path& socket, const std::string& sender,
@@ -155,10 +155,10 @@ Result<std::string> submit_message(const std::filesystem::path& socket, const st
         return make_error(ErrorKind::bad_message, "no recipients");
     // An address with CR, LF or brackets would inject SMTP commands.
     if (!wire_safe_address(sender))
-        return make_error(ErrorKind::bad_message, "bad sender address: " + sanitize(sender));
+        return make_error(ErrorKind::bad_message, "bad sender address: " + printable(sender));
     for (const auto& r : recipients)
         if (!wire_safe_address(r) || r.empty())
-            return make_error(ErrorKind::bad_message, "bad recipient address: " + sanitize(r));
+            return make_error(ErrorKind::bad_message, "bad recipient address: " + printable(r));
 
     auto connection = UnixSocket::connect(socket);
     if (!connection)

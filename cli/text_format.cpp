@@ -5,27 +5,6 @@
 
 namespace mailqd {
 
-std::string sanitize(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x20 || c == 0x7f) {
-            out += '?';
-        } else if (c == 0xc2 && i + 1 < text.size()
-                   && static_cast<unsigned char>(text[i + 1]) >= 0x80
-                   && static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
-            // U+0080..U+009F: C1 controls, CSI among them.
-            out += '?';
-            ++i;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
 std::string format_age(std::int64_t seconds)
 {
     if (seconds < 0)
@@ -62,7 +41,7 @@ std::string format_sender(std::string_view sender)
 {
     if (sender.empty())
         return "<>";
-    return sanitize(sender);
+    return printable(sender);
 }
 
 std::string pad_right(std::string_view text, std::size_t width)

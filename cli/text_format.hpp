@@ -1,18 +1,17 @@
 // Small text helpers for what mailqctl prints: terminal-safe strings, ages
 // and sizes in a form an admin reads at a glance ("3m", "2.3K").
-// Trusts nothing: sanitize() is applied to every string that came from a
-// remote server or a submitting user before it reaches a terminal.
+// Trusts nothing: printable() (spool/text_sanitize.hpp, the one sanitizer)
+// is applied to every string that came from a remote server or a
+// submitting user before it reaches a terminal.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace mailqd {
+#include "spool/text_sanitize.hpp"
 
-// Control characters (C0, DEL, and UTF-8 encoded C1) become '?', so a reply
-// text cannot move the cursor, clear the screen or split a line.
-std::string sanitize(std::string_view text);
+namespace mailqd {
 
 // "45s", "3m", "2h", "3d"; negative ages (clock skew) print as "0s".
 std::string format_age(std::int64_t seconds);

@@ -7,6 +7,7 @@
 
 #include "daemon/net/spawn.hpp"
 #include "spool/dsn_builder.hpp"
+#include "daemon/logging.hpp"
 
 namespace mailqd {
 namespace {
@@ -38,38 +39,6 @@ awaitable<void> accept_bounce(Intake& intake, std::string original_id, NewMessag
 }
 
 }  // namespace
-
-std::string format_duration(std::chrono::seconds duration)
-{
-    const long long s = duration.count();
-    if (s > 0 && s % 86400 == 0) return std::to_string(s / 86400) + "d";
-    if (s > 0 && s % 3600 == 0) return std::to_string(s / 3600) + "h";
-    if (s > 0 && s % 60 == 0) return std::to_string(s / 60) + "m";
-    return std::to_string(s) + "s";
-}
-
-std::string log_relay(const std::string& relay, const std::string& peer)
-{
-    if (peer.empty()) return relay;
-    if (std::size_t bracket = peer.find('['); bracket != std::string::npos)
-        return relay + peer.substr(bracket);
-    std::size_t colon = peer.rfind(':');
-    if (colon == std::string::npos) return relay + "[" + peer + "]";
-    return relay + "[" + peer.substr(0, colon) + "]" + peer.substr(colon);
-}
-
-std::string log_quoted(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) out += '?';
-        else if (c == '"' || c == '\\') out += std::string("\\") + c;
-        else out += c;
-    }
-    return out;
-}
 
 AttemptOutcome DeliveryRecorder::deferred(const Delivery& delivery, const DeliveryRecipient& recipient,
                                           const std::string& relay, std::string reply,

@@ -72,11 +72,4 @@ private:
     DeliveryPolicy policy_;
 };
 
-// "default[127.0.0.1]:2525" from the relay name and the session's peer
-// ("host[address]:port", or "host:port" before a connection was made).
-std::string log_relay(const std::string& relay, const std::string& peer);
-
-// Server or local text made safe for a quoted key=value log field.
-std::string log_quoted(std::string_view text);
-
 }  // namespace mailqd

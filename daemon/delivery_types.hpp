@@ -36,7 +36,4 @@ struct DeliveryPolicy {
     std::string hostname;  // the reporting MTA in bounces
 };
 
-// "5d", "90m", "3s": the largest unit that divides the duration.
-std::string format_duration(std::chrono::seconds duration);
-
 }  // namespace mailqd

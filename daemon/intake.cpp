@@ -3,18 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/logging.hpp"
 #include "daemon/store_async.hpp"
 
 namespace mailqd {
-
-std::string log_address(const std::string& address)
-{
-    // Addresses were validated by the doors; still keep control characters
-    // out of the log line.
-    std::string out = "<";
-    for (char c : address) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-    return out + ">";
-}
 
 awaitable<Result<std::string>> Intake::accept(NewMessage message)
 {

@@ -34,7 +34,4 @@ private:
     std::uint64_t accepted_ = 0;
 };
 
-// "<a@b>" for the log; "<>" for the null sender.
-std::string log_address(const std::string& address);
-
 }  // namespace mailqd

@@ -7,6 +7,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "spool/text_sanitize.hpp"
+
 namespace mailqd {
 namespace {
 
@@ -57,6 +59,44 @@ Status set_log_level(const std::string& level)
         }
     }
     return make_error(ErrorKind::config, "unknown log level " + level);
+}
+
+// Addresses were validated by the doors; still keep control characters
+// out of the log line.
+std::string log_address(std::string_view address)
+{
+    return "<" + printable(address) + ">";
+}
+
+std::string format_duration(std::chrono::seconds duration)
+{
+    const long long s = duration.count();
+    if (s > 0 && s % 86400 == 0) return std::to_string(s / 86400) + "d";
+    if (s > 0 && s % 3600 == 0) return std::to_string(s / 3600) + "h";
+    if (s > 0 && s % 60 == 0) return std::to_string(s / 60) + "m";
+    return std::to_string(s) + "s";
+}
+
+std::string log_relay(const std::string& relay, const std::string& peer)
+{
+    if (peer.empty()) return relay;
+    if (std::size_t bracket = peer.find('['); bracket != std::string::npos)
+        return relay + peer.substr(bracket);
+    std::size_t colon = peer.rfind(':');
+    if (colon == std::string::npos) return relay + "[" + peer + "]";
+    return relay + "[" + peer.substr(0, colon) + "]" + peer.substr(colon);
+}
+
+std::string log_quoted(std::string_view text)
+{
+    std::string out;
+    const std::string safe = printable(text);
+    out.reserve(safe.size());
+    for (char c : safe) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
 }
 
 }  // namespace mailqd

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "daemon/net/spawn.hpp"
+#include "daemon/logging.hpp"
 
 namespace mailqd {
 namespace {

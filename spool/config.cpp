@@ -15,6 +15,7 @@
 
 #include "spool/config.hpp"
 #include "spool/config_checks.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace po = boost::program_options;
 
@@ -284,9 +285,7 @@ std::string ConfigProblem::to_string() const
     if (!name.empty()) out += std::string(name) + ": ";
     out += message;
     // One line on a terminal, whatever bytes the file held.
-    for (char& c : out)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    return out;
+    return printable(out);
 }
 
 const RelayConfig* Config::relay(std::string_view name) const

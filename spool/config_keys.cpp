@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "spool/config.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace mailqd {
 namespace {
@@ -18,15 +19,10 @@ struct ValueKind {
     std::string_view what;
 };
 
+// Control characters would garble the one-line problem report.
 std::string quote(std::string_view text)
 {
-    std::string out = "\"";
-    for (char c : text) {
-        // Control characters would garble the one-line problem report.
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += '?';
-        else out += c;
-    }
-    return out + "\"";
+    return "\"" + printable(text) + "\"";
 }
 
 template <class T>

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "spool/message.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace mailqd {
 namespace {
@@ -19,17 +20,6 @@ bool is_enhanced_code(std::string_view word)
         else if (!std::isdigit(static_cast<unsigned char>(c))) return false;
     }
     return dots == 2 && word.back() != '.';
-}
-
-// Replies come from remote servers: keep them printable and on one line.
-std::string one_line(std::string_view text)
-{
-    std::string out;
-    for (char c : text) {
-        unsigned char u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u == 0x7f) ? ' ' : c;
-    }
-    return out;
 }
 
 std::string boundary_for(std::string_view queue_id)

@@ -14,6 +14,7 @@
 
 #include "spool/message.hpp"
 #include "spool/message_text.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace mailqd {
 
@@ -341,10 +342,7 @@ private:
 
 std::string shown_value(std::string_view value)
 {
-    std::string out;
-    for (char c : value.substr(0, 80)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-    if (value.size() > 80) out += "...";
-    return out;
+    return printable(value, 80);
 }
 
 Error address_error(std::string_view value, const Error& e)

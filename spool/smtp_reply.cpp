@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "spool/text_sanitize.hpp"
+
 namespace mailqd {
 namespace {
 
@@ -65,16 +67,6 @@ std::string SmtpReply::to_string() const
     return out;
 }
 
-std::string sanitize_server_text(std::string_view text)
-{
-    std::string out(text);
-    for (char& c : out) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) c = '?';
-    }
-    return out;
-}
-
 SmtpReplyParser::Status SmtpReplyParser::fail(std::string message)
 {
     error_ = std::move(message);
@@ -87,11 +79,11 @@ SmtpReplyParser::Status SmtpReplyParser::feed(std::string_view line)
     if (reply_.lines.size() >= max_reply_lines) return fail("reply has too many lines");
     if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]) ||
         line[0] < '2' || line[0] > '5')
-        return fail("malformed reply line: " + sanitize_server_text(line.substr(0, 80)));
+        return fail("malformed reply line: " + printable(line.substr(0, 80)));
     int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
     char separator = line.size() > 3 ? line[3] : ' ';
     if (separator != ' ' && separator != '-')
-        return fail("malformed reply line: " + sanitize_server_text(line.substr(0, 80)));
+        return fail("malformed reply line: " + printable(line.substr(0, 80)));
     if (!reply_.lines.empty() && code != reply_.code)
         return fail("reply code changed within a multi-line reply");
     reply_.code = code;
@@ -101,7 +93,7 @@ SmtpReplyParser::Status SmtpReplyParser::feed(std::string_view line)
         if (reply_.lines.empty()) reply_.enhanced = std::string(text.substr(0, n));
         text.remove_prefix(std::min(text.size(), n + 1));
     }
-    reply_.lines.push_back(sanitize_server_text(text));
+    reply_.lines.push_back(printable(text));
     if (separator == '-') return Status::more;
 
     for (const auto& l : reply_.lines) {

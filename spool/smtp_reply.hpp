@@ -1,7 +1,7 @@
 // SMTP replies as the client sees them: multi-line replies parsed into
 // {code, enhanced, text}, and the EHLO reply read as a capability set.
 // Trusts nothing from the server: lines and line counts are bounded, the
-// text is sanitised (control characters replaced) before anyone logs it.
+// text is sanitised (text_sanitize.hpp: printable) before anyone logs it.
 #pragma once
 
 #include <cstddef>
@@ -49,10 +49,6 @@ private:
     SmtpReply reply_;
     std::string error_;
 };
-
-// Replaces control characters (and DEL) with '?', so server text cannot
-// forge log lines or terminal escapes. 8-bit bytes are kept.
-std::string sanitize_server_text(std::string_view text);
 
 // What the server offered in its EHLO reply. Keywords are case-insensitive.
 struct EhloCapabilities {

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "spool/message.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace mailqd {
 
@@ -156,12 +157,9 @@ Result<NewMessage> message_from(const std::string& raw, const std::string& hostn
     return m;
 }
 
-std::string one_line(const std::string& reason)
+std::string error_file_text(const std::string& reason)
 {
-    std::string out = reason;
-    for (char& c : out)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-    return out + "\n";
+    return one_line(reason) + "\n";
 }
 
 bool ends_with(const std::string& s, std::string_view suffix)
@@ -179,7 +177,7 @@ Status write_reason(const fs::path& path, const std::string& reason)
 {
     Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (fd.get() < 0) return errno_error(ErrorKind::io, "cannot create " + path.string(), errno);
-    std::string line = one_line(reason);
+    std::string line = error_file_text(reason);
     if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
         ::fsync(fd.get()) != 0)
         return errno_error(ErrorKind::io, "cannot write " + path.string(), errno);

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "spool/smtp_reply.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace mailqd {
 namespace {
@@ -44,12 +44,12 @@ std::string ProtocolTraceMasker::client(std::string_view line)
     if (in_auth_) return std::string(masked);
     if (starts_with_word(line, "AUTH")) {
         in_auth_ = true;
-        return sanitize_server_text(mask_after_words(line, 2));
+        return printable(mask_after_words(line, 2));
     }
     if (starts_with_word(line, "PASS")) return mask_after_words(line, 1);
     if (starts_with_word(line, "APOP")) return mask_after_words(line, 2);
     if (contains_secret(line)) return std::string(masked);
-    return sanitize_server_text(line);
+    return printable(line);
 }
 
 std::string ProtocolTraceMasker::server(std::string_view line)
@@ -58,7 +58,7 @@ std::string ProtocolTraceMasker::server(std::string_view line)
     bool continuation = line.substr(0, 3) == "334" || line.substr(0, 2) == "+ " || line == "+";
     if (in_auth_ && !continuation) in_auth_ = false;
     if (contains_secret(line)) return std::string(masked);
-    return sanitize_server_text(line);
+    return printable(line);
 }
 
 }  // namespace mailqd

@@ -1,6 +1,8 @@
 // One POP3 client connection (see pop3_connection.hpp).
 #include "daemon/pop3/pop3_connection.hpp"
 
+#include "spool/text_sanitize.hpp"
+
 namespace mailqd {
 namespace {
 
@@ -89,7 +91,7 @@ awaitable<Result<Pop3Status>> Pop3Connection::read_status()
     if (!status) {
         usable_ = false;
         co_return make_error(ErrorKind::temporary,
-                             "protocol error: unexpected reply \"" + sanitize_pop3_text(line, 80) + "\"");
+                             "protocol error: unexpected reply \"" + printable(line, 80) + "\"");
     }
     co_return std::move(*status);
 }

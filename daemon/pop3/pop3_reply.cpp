@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "spool/text_sanitize.hpp"
+
 namespace mailqd {
 namespace {
 
@@ -73,11 +75,11 @@ std::optional<Pop3Status> parse_pop3_status(std::string_view line)
     if (!status.ok && rest.starts_with('[')) {
         auto close = rest.find(']');
         if (close != std::string_view::npos) {
-            status.code = sanitize_pop3_text(upper(rest.substr(1, close - 1)), 64);
+            status.code = printable(upper(rest.substr(1, close - 1)), 64);
             rest = trim(rest.substr(close + 1));
         }
     }
-    status.text = sanitize_pop3_text(rest);
+    status.text = printable(rest, 200);
     return status;
 }
 
@@ -186,21 +188,6 @@ std::size_t MultilineDecoder::feed(std::string_view data, std::string& out, Step
         }
     }
     return pos;
-}
-
-std::string sanitize_pop3_text(std::string_view text, std::size_t max_length)
-{
-    std::string out;
-    out.reserve(std::min(text.size(), max_length));
-    for (char c : text) {
-        if (out.size() >= max_length) {
-            out += "...";
-            break;
-        }
-        unsigned char u = static_cast<unsigned char>(c);
-        out += (u >= 0x20 && u < 0x7f) ? c : '?';
-    }
-    return out;
 }
 
 }  // namespace mailqd

@@ -88,8 +88,4 @@ private:
     bool at_line_start_ = true;
 };
 
-// Server text made safe for a log line or stats: control and non-ASCII bytes
-// become '?', and it is cut at max_length.
-std::string sanitize_pop3_text(std::string_view text, std::size_t max_length = 200);
-
 }  // namespace mailqd

@@ -7,6 +7,7 @@
 
 #include "daemon/secret_async.hpp"
 #include "daemon/net/spawn.hpp"
+#include "daemon/logging.hpp"
 
 namespace mailqd {
 namespace {

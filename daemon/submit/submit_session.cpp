@@ -8,20 +8,16 @@
 #include <spdlog/spdlog.h>
 
 #include "spool/message.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace mailqd {
 namespace {
 
 // Error text from the store or a header parser goes back to the client on
 // one line: no control characters, bounded length.
-std::string one_line(std::string_view text)
+std::string reply_text(std::string_view text)
 {
-    std::string out;
-    for (char c : text.substr(0, 400)) {
-        auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u == 0x7f) ? ' ' : c;
-    }
-    return out;
+    return one_line(text, 400);
 }
 
 std::vector<std::string> unique_in_order(const std::vector<std::string>& items)
@@ -248,7 +244,7 @@ void SubmitSession::reply_each_recipient(std::string_view code, std::string_view
 awaitable<void> SubmitSession::commit(std::string raw)
 {
     auto prepared = prepare_for_queue(raw, PrepareOptions{params_.options.hostname, now_seconds(), false});
-    if (!prepared) co_return reply_each_recipient("554", "5.6.0", one_line(prepared.error().message));
+    if (!prepared) co_return reply_each_recipient("554", "5.6.0", reply_text(prepared.error().message));
     NewMessage message;
     message.sender = sender_;
     message.recipients = unique_in_order(recipients_);
@@ -264,10 +260,10 @@ awaitable<void> SubmitSession::commit(std::string raw)
     }
     if (result->ok()) co_return reply_each_recipient("250", lmtp_ ? "2.1.5" : "2.0.0", "Ok: queued as " + result->value());
     const Error& error = result->error();
-    spdlog::warn("submit: {} client: message not queued: {}", params_.submitter, one_line(error.message));
-    if (error.kind == ErrorKind::temporary) reply_each_recipient("451", "4.3.0", one_line(error.message));
-    else if (error.kind == ErrorKind::bad_message) reply_each_recipient("554", "5.6.0", one_line(error.message));
-    else reply_each_recipient("554", "5.3.0", one_line(error.message));
+    spdlog::warn("submit: {} client: message not queued: {}", params_.submitter, reply_text(error.message));
+    if (error.kind == ErrorKind::temporary) reply_each_recipient("451", "4.3.0", reply_text(error.message));
+    else if (error.kind == ErrorKind::bad_message) reply_each_recipient("554", "5.6.0", reply_text(error.message));
+    else reply_each_recipient("554", "5.3.0", reply_text(error.message));
 }
 
 }  // namespace mailqd

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "daemon/pop3/pop3_reply.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace {
 
@@ -22,7 +23,7 @@ void parse_lines(std::string_view text)
             if (uidl->second.empty() || uidl->second.size() > 70) std::abort();
         }
         // Cut at 50 bytes, "..." marking the cut.
-        if (mailqd::sanitize_pop3_text(line, 50).size() > 53) std::abort();
+        if (mailqd::printable(line, 50).size() > 53) std::abort();
     });
     mailqd::parse_pop3_capa(text).has_sasl("PLAIN");
 }

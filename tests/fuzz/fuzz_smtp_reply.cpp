@@ -25,7 +25,7 @@ void check_reply(const mailqd::SmtpReply& reply)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     std::string_view bytes(reinterpret_cast<const char*>(data), size);
-    mailqd::sanitize_server_text(bytes);
+    mailqd::printable(bytes);
     mailqd::SmtpReplyParser parser;
     while (!bytes.empty()) {
         auto nl = bytes.find('\n');

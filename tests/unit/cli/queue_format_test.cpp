@@ -41,9 +41,9 @@ TEST(TextFormat, AgesAndSizes)
 
 TEST(TextFormat, SanitizeReplacesControls)
 {
-    EXPECT_EQ(sanitize("ok\r\n\x1b[2Jx\x7f"), "ok???[2Jx?");
-    EXPECT_EQ(sanitize("caf\xc3\xa9"), "caf\xc3\xa9");   // UTF-8 letters stay
-    EXPECT_EQ(sanitize("a\xc2\x9b" "b"), "a?b");          // C1 CSI goes
+    EXPECT_EQ(printable("ok\r\n\x1b[2Jx\x7f"), "ok???[2Jx?");
+    EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");   // UTF-8 letters stay
+    EXPECT_EQ(printable("a\xc2\x9b" "b"), "a?b");          // C1 CSI goes
     EXPECT_EQ(pad_right("caf\xc3\xa9", 6), "caf\xc3\xa9  ");
 }
 

@@ -15,6 +15,7 @@
 #include "spool/store.hpp"
 #include "spool/store_writer.hpp"
 #include "../spool/store_test_support.hpp"
+#include "daemon/logging.hpp"
 
 namespace mailqd {
 namespace {

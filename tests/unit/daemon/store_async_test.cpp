@@ -11,6 +11,7 @@
 #include "daemon/intake.hpp"
 #include "daemon/net/spawn.hpp"
 #include "daemon/store_async.hpp"
+#include "daemon/logging.hpp"
 
 namespace mailqd {
 namespace {

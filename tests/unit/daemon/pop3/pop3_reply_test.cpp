@@ -157,11 +157,5 @@ TEST(MultilineDecoder, IncompleteBodyNeedsMore)
     EXPECT_EQ(out, "line one\nline two\n");
 }
 
-TEST(Pop3Trace, SanitisesServerText)
-{
-    EXPECT_EQ(sanitize_pop3_text("ok\x1b[31m\xff"), "ok?[31m?");
-    EXPECT_EQ(sanitize_pop3_text(std::string(300, 'a'), 10), "aaaaaaaaaa...");
-}
-
 }  // namespace
 }  // namespace mailqd
