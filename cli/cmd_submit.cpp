@@ -17,7 +17,7 @@ Result<std::string> submit_stdin(CliContext& context, const SubmitRequest& reque
     if (!socket)
         return socket.error();
     std::string raw = read_message(context.in(), dot_ends);
-    auto submission = prepare_submission(raw, request, local_identity(*hostname), now_seconds());
+    auto submission = prepare_submission(raw, request, local_identity(*hostname));
     if (!submission)
         return submission.error();
     SubmitClientOptions options;

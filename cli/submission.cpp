@@ -226,7 +226,7 @@ std::string read_message(std::istream& in, bool dot_ends)
 }
 
 Result<Submission> prepare_submission(std::string_view raw, const SubmitRequest& request,
-                                      const LocalIdentity& me, TimePoint now)
+                                      const LocalIdentity& me)
 {
     std::string text = normalize_crlf(raw);
     if (request.lenient_headers)
@@ -245,18 +245,16 @@ Result<Submission> prepare_submission(std::string_view raw, const SubmitRequest&
         return recipients.error();
     out.recipients = std::move(*recipients);
 
+    // Bcc goes before From is added: the field ranges are of text as parsed.
+    if (request.recipients_from_headers)
+        remove_header_fields(text, *headers, "Bcc");
     if (request.add_from && headers->find("From") == nullptr) {
         std::string from = out.sender.empty() ? me.user + "@" + me.hostname : out.sender;
         text.insert(0, make_from_header(from, request.full_name));
     }
-    PrepareOptions options;
-    options.hostname = me.hostname;
-    options.now = now;
-    options.remove_bcc = request.recipients_from_headers;
-    auto data = prepare_for_queue(text, options);
-    if (!data)
-        return data.error();
-    out.data = std::move(*data);
+    // Date and Message-ID are the daemon's to add (its Intake prepares
+    // every message once, whatever the door).
+    out.data = std::move(text);
     return out;
 }
 

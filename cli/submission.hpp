@@ -38,13 +38,13 @@ struct SubmitRequest {
 struct Submission {
     std::string sender;
     std::vector<std::string> recipients;
-    std::string data;  // CRLF
+    std::string data;  // CRLF; Date and Message-ID are added by the daemon
 };
 
 // Errors are bad_message (65): a header that does not parse, an address that
 // does not parse, no recipients at all.
 Result<Submission> prepare_submission(std::string_view raw, const SubmitRequest& request,
-                                      const LocalIdentity& me, TimePoint now);
+                                      const LocalIdentity& me);
 
 // Reads the message. dot_ends (sendmail without -i): a line holding only
 // "." ends it, as sendmail does.

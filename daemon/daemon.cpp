@@ -81,7 +81,7 @@ Status Daemon::open_queue()
     auto reader = Store::open(config_.queue.database);
     if (!reader) return reader.error().context(config_.queue.database.string());
     reader_ = std::move(*reader);
-    intake_ = std::make_unique<Intake>(*writer_, events_);
+    intake_ = std::make_unique<Intake>(*writer_, events_, config_.queue.hostname);
     purger_ = std::make_unique<Purger>(io_.get_executor(), *writer_, *reader_, config_.queue.keep_done);
     events_.on_changed([this] { purger_->changed(); });
     purger_->changed();  // done messages may be left from the last run

@@ -5,6 +5,7 @@
 
 #include "daemon/logging.hpp"
 #include "daemon/store_async.hpp"
+#include "spool/message.hpp"
 
 namespace mailqd {
 
@@ -13,8 +14,16 @@ awaitable<Result<std::string>> Intake::accept(NewMessage message)
     ++in_flight_;
     const std::size_t size = message.data.size();
     const std::size_t nrcpt = message.recipients.size();
-    auto shared = std::make_shared<const NewMessage>(std::move(message));
-    auto job = [shared](Store& store) { return store.accept(*shared, now_seconds()); };
+    auto shared = std::make_shared<NewMessage>(std::move(message));
+    // Prepared on the writer's thread, not the io thread: a 35 MB message's
+    // normalisation must not stall every other session.
+    auto job = [shared, hostname = hostname_](Store& store) -> Result<std::string> {
+        const TimePoint now = now_seconds();
+        auto prepared = prepare_for_queue(shared->data, PrepareOptions{hostname, now, shared->remove_bcc});
+        if (!prepared) return prepared.error();
+        shared->data = std::move(*prepared);
+        return store.accept(*shared, now);
+    };
     auto op = write_store(writer_, std::move(job));  // named: see store_async.hpp
     Result<std::string> id = co_await std::move(op);
     --in_flight_;

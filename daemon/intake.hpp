@@ -1,7 +1,8 @@
 // One way in (STYLE.md): every intake door -- the submit server, the spool
-// watcher, later anything else -- hands its message to Intake::accept, which
-// commits it through the StoreWriter (group commit), logs the Postfix-style
-// accept line and wakes the scheduler. Nothing else writes a new message.
+// watcher, bounces -- hands its message as received to Intake::accept, which
+// prepares it for the queue (once, for every door: prepare_for_queue), commits
+// it through the StoreWriter (group commit), logs the Postfix-style accept
+// line and wakes the scheduler. Nothing else writes a new message.
 #pragma once
 
 #include <cstddef>
@@ -17,10 +18,13 @@ namespace mailqd {
 
 class Intake {
 public:
-    Intake(StoreWriter& writer, QueueEvents& events) : writer_(writer), events_(events) {}
+    // hostname: the right side of the Message-IDs it adds.
+    Intake(StoreWriter& writer, QueueEvents& events, std::string hostname)
+        : writer_(writer), events_(events), hostname_(std::move(hostname)) {}
 
     // Returns the queue ID once the message is durable. A spool file that
-    // was committed before returns the ID it got then.
+    // was committed before returns the ID it got then. A message whose
+    // header cannot be parsed is refused with bad_message.
     awaitable<Result<std::string>> accept(NewMessage message);
 
     // Commits not yet answered: shutdown waits for these.
@@ -30,6 +34,7 @@ public:
 private:
     StoreWriter& writer_;
     QueueEvents& events_;
+    std::string hostname_;
     std::size_t in_flight_ = 0;
     std::uint64_t accepted_ = 0;
 };

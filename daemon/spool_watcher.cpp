@@ -146,7 +146,7 @@ void SpoolWatcher::Impl::start_next()
 
 awaitable<void> SpoolWatcher::Impl::process(std::string name)
 {
-    auto message = spool.read(name, options.max_message_size, options.hostname, now_seconds());
+    auto message = spool.read(name, options.max_message_size, options.hostname);
     if (!message) {
         read_failed(name, message.error());
         co_return;

@@ -85,8 +85,14 @@ struct PrepareOptions {
 };
 
 // Returns the message as it is queued: CRLF-normalised, Bcc: removed when
-// asked, Date: and Message-ID: added at the top when missing.
+// asked, Date: and Message-ID: added at the top when missing. The daemon's
+// Intake calls it, once, for every door.
 Result<std::string> prepare_for_queue(std::string_view raw, const PrepareOptions& options);
+
+// Cuts every field called name (case-insensitive, with its continuation
+// lines) out of message, whose header was parsed into headers; the rest
+// stays exactly as it was written.
+void remove_header_fields(std::string& message, const HeaderBlock& headers, std::string_view name);
 
 // "Mon, 23 Nov 2026 08:00:00 +0000"
 std::string rfc5322_date(TimePoint t);

@@ -63,19 +63,21 @@ Result<Envelope> envelope_from_headers(const HeaderBlock& headers, std::string_v
     return envelope;
 }
 
+// By their byte ranges, back to front, so the earlier ranges stay right.
+void remove_header_fields(std::string& message, const HeaderBlock& headers, std::string_view name)
+{
+    auto fields = headers.find_all(name);
+    for (auto it = fields.rbegin(); it != fields.rend(); ++it)
+        message.erase((*it)->begin, (*it)->end - (*it)->begin);
+}
+
 Result<std::string> prepare_for_queue(std::string_view raw, const PrepareOptions& options)
 {
     std::string message = normalize_crlf(raw);
     auto headers = parse_headers(message);
     if (!headers) return headers.error();
 
-    // Bcc fields are cut out by their byte ranges, back to front, so the rest
-    // of the message stays exactly as it was written.
-    if (options.remove_bcc) {
-        auto bcc = headers->find_all("Bcc");
-        for (auto it = bcc.rbegin(); it != bcc.rend(); ++it)
-            message.erase((*it)->begin, (*it)->end - (*it)->begin);
-    }
+    if (options.remove_bcc) remove_header_fields(message, *headers, "Bcc");
 
     std::string added;
     if (!headers->find("Date")) added += "Date: " + rfc5322_date(options.now) + "\r\n";

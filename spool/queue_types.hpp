@@ -33,11 +33,15 @@ RecipientState message_state(const std::vector<RecipientState>& recipients);
 std::string format_time(TimePoint t);
 std::optional<TimePoint> parse_time(std::string_view text);
 
-// What an intake door hands to the store.
+// What an intake door hands to the daemon's Intake, and Intake to the store.
 struct NewMessage {
     std::string sender;                   // "" for the null sender <>
     std::vector<std::string> recipients;  // at least one
-    std::string data;                     // CRLF lines, Date and Message-ID present
+    // As the door received it; Intake::accept prepares it once for the queue
+    // (prepare_for_queue: CRLF lines, Date and Message-ID present) before the
+    // store sees it.
+    std::string data;
+    bool remove_bcc = false;              // the envelope came from the headers: drop Bcc
     std::string submitter;                // Unix user name
     std::string door;                     // socket, tcp, spool, cli
     std::string spool_key;                // spool door: identity of the file, else empty

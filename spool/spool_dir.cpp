@@ -140,19 +140,18 @@ std::string spool_key(const std::string& name, const struct stat& st)
 }
 
 // The envelope and the queued text from the file's bytes.
-Result<NewMessage> message_from(const std::string& raw, const std::string& hostname, TimePoint now)
+Result<NewMessage> message_from(const std::string& raw, const std::string& hostname)
 {
     std::string text = normalize_crlf(raw);
     auto headers = parse_headers(text);
     if (!headers) return headers.error();
     auto envelope = envelope_from_headers(*headers, hostname);
     if (!envelope) return envelope.error();
-    auto data = prepare_for_queue(text, PrepareOptions{hostname, now, true});
-    if (!data) return data.error();
     NewMessage m;
     m.sender = std::move(envelope->sender);
     m.recipients = std::move(envelope->recipients);
-    m.data = std::move(*data);
+    m.data = std::move(text);  // prepared once, by the daemon's Intake
+    m.remove_bcc = true;
     m.door = "spool";
     return m;
 }
@@ -219,7 +218,7 @@ std::vector<std::string> SpoolDir::scan() const
 }
 
 Result<NewMessage> SpoolDir::read(const std::string& name, std::uint64_t max_size,
-                                  const std::string& hostname, TimePoint now) const
+                                  const std::string& hostname) const
 {
     if (!valid_name(name)) return name_error(name);
     auto fd_result = open_incoming(incoming() / name);
@@ -231,7 +230,7 @@ Result<NewMessage> SpoolDir::read(const std::string& name, std::uint64_t max_siz
     auto raw = read_bounded(fd.get(), static_cast<std::uint64_t>(st.st_size), max_size);
     if (!raw) return raw.error();
 
-    auto message = message_from(*raw, hostname, now);
+    auto message = message_from(*raw, hostname);
     if (!message) return message.error();
     message->submitter = owner_name(st.st_uid);
     if (message->sender.empty() && !hostname.empty())

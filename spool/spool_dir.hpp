@@ -32,8 +32,8 @@ public:
     // get quarantined rather than lingering unseen.
     std::vector<std::string> scan() const;
 
-    // Reads incoming/NAME into a NewMessage (envelope from headers, Bcc
-    // removed, Date/Message-ID added, submitter = file owner, spool_key =
+    // Reads incoming/NAME into a NewMessage (envelope from headers,
+    // remove_bcc set, submitter = file owner, spool_key =
     // "NAME:dev:ino:size:mtime_ns", door "spool"). Addresses without a
     // domain get @hostname; with no From:/Sender: the sender is
     // owner@hostname. On an error of kind bad_message (unparsable header, no
@@ -41,7 +41,7 @@ public:
     // caller quarantines the file; a vanished file is not_found; other
     // errors (io) are worth a retry later.
     Result<NewMessage> read(const std::string& name, std::uint64_t max_size,
-                            const std::string& hostname, TimePoint now) const;
+                            const std::string& hostname) const;
 
     // After the commit. A file already gone is not an error.
     Status remove(const std::string& name) const;

@@ -21,7 +21,7 @@
 namespace mailqd {
 
 struct SubmitOptions {
-    std::string hostname;                 // greeting and Message-ID
+    std::string hostname;                 // greeting
     std::uint64_t max_message_size = 35ull << 20;
     unsigned max_clients = 256;
     std::chrono::seconds timeout{300};    // idle or stalled client

@@ -243,12 +243,10 @@ void SubmitSession::reply_each_recipient(std::string_view code, std::string_view
 
 awaitable<void> SubmitSession::commit(std::string raw)
 {
-    auto prepared = prepare_for_queue(raw, PrepareOptions{params_.options.hostname, now_seconds(), false});
-    if (!prepared) co_return reply_each_recipient("554", "5.6.0", reply_text(prepared.error().message));
     NewMessage message;
     message.sender = sender_;
     message.recipients = unique_in_order(recipients_);
-    message.data = std::move(*prepared);
+    message.data = std::move(raw);
     message.submitter = params_.submitter;
     message.door = params_.door;
     std::optional<Result<std::string>> result;

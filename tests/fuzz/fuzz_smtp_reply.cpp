@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "spool/smtp_reply.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace {
 
@@ -25,7 +26,7 @@ void check_reply(const mailqd::SmtpReply& reply)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     std::string_view bytes(reinterpret_cast<const char*>(data), size);
-    mailqd::printable(bytes);
+    if (!mailqd::is_printable(mailqd::printable(bytes))) std::abort();
     mailqd::SmtpReplyParser parser;
     while (!bytes.empty()) {
         auto nl = bytes.find('\n');

@@ -11,11 +11,10 @@ namespace mailqd {
 namespace {
 
 const LocalIdentity me{"alice", "host.example.com"};
-const TimePoint now = *parse_time("2026-11-23T08:00:00Z");
 
 Submission prepare_ok(std::string_view raw, const SubmitRequest& request)
 {
-    auto s = prepare_submission(raw, request, me, now);
+    auto s = prepare_submission(raw, request, me);
     EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
     return s.ok() ? *s : Submission{};
 }
@@ -108,7 +107,7 @@ TEST(Submission, LenientHeadersTreatPlainTextAsBody)
     EXPECT_TRUE(has_line(s.data, "From: alice@host.example.com"));
     // Strict (mailqctl submit): a bad header is refused.
     r.lenient_headers = false;
-    auto strict = prepare_submission("hello world\n", r, me, now);
+    auto strict = prepare_submission("hello world\n", r, me);
     ASSERT_FALSE(strict.ok());
     EXPECT_EQ(strict.error().kind, ErrorKind::bad_message);
 }
@@ -117,11 +116,11 @@ TEST(Submission, NoRecipientsIsBadMessage)
 {
     SubmitRequest r;
     r.recipients_from_headers = true;
-    auto s = prepare_submission("Subject: x\n\nbody\n", r, me, now);
+    auto s = prepare_submission("Subject: x\n\nbody\n", r, me);
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().kind, ErrorKind::bad_message);
     r.recipients = {"not an address@@"};
-    s = prepare_submission("Subject: x\n\nbody\n", r, me, now);
+    s = prepare_submission("Subject: x\n\nbody\n", r, me);
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().kind, ErrorKind::bad_message);
 }

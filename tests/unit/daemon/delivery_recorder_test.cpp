@@ -43,7 +43,7 @@ protected:
         auto reader = Store::open(dir_.db());
         ASSERT_TRUE(reader);
         reader_ = std::move(*reader);
-        intake_ = std::make_unique<Intake>(*writer_, events_);
+        intake_ = std::make_unique<Intake>(*writer_, events_, "host.example");
         recorder_ = std::make_unique<DeliveryRecorder>(
             io_.get_executor(), *writer_, *reader_, *intake_,
             [this](const std::vector<std::int64_t>& ids, bool still_due) {

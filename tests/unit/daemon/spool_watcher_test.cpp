@@ -23,7 +23,7 @@ protected:
         dir_ = ::mkdtemp(tmpl);
         writer_ = std::move(*StoreWriter::open(dir_ / "queue.db"));
         reader_ = std::move(*Store::open(dir_ / "queue.db"));
-        intake_ = std::make_unique<Intake>(*writer_, events_);
+        intake_ = std::make_unique<Intake>(*writer_, events_, "host.example");
         auto spool = SpoolDir::open(dir_ / "spool");
         ASSERT_TRUE(spool.ok());
         SpoolWatcherOptions options;

@@ -109,7 +109,7 @@ TEST_F(StoreAsyncTest, ConcurrentAcceptsShareCommits)
     QueueEvents events;
     int changed = 0;
     events.on_changed([&] { ++changed; });
-    Intake intake(*writer_, events);
+    Intake intake(*writer_, events, "host.example");
     constexpr int n = 200;
     std::set<std::string> ids;
     // A lambda coroutine's captures die with the closure, which the loop
@@ -128,6 +128,47 @@ TEST_F(StoreAsyncTest, ConcurrentAcceptsShareCommits)
     EXPECT_EQ(intake.accepted(), static_cast<std::uint64_t>(n));
     EXPECT_GE(writer_->jobs(), static_cast<std::uint64_t>(n));
     EXPECT_LT(writer_->commits(), writer_->jobs() / 2);  // group commit at work
+}
+
+// Every door hands its message as received; Intake prepares it once, on the
+// writer's thread, before the store sees it.
+TEST_F(StoreAsyncTest, IntakePreparesEveryMessageForTheQueue)
+{
+    QueueEvents events;
+    Intake intake(*writer_, events, "host.example");
+    std::optional<Result<std::string>> kept, dropped, refused;
+    auto one = [](Intake& intake, NewMessage m, std::optional<Result<std::string>>& out) -> awaitable<void> {
+        auto op = intake.accept(std::move(m));
+        out.emplace(co_await std::move(op));
+    };
+    NewMessage bare = message(1);
+    bare.data = "Subject: x\nBcc: hidden@example.net\n\nbody\n";  // LF lines, no Date or Message-ID
+    NewMessage from_headers = bare;
+    from_headers.remove_bcc = true;
+    NewMessage broken = message(3);
+    broken.data = "not a header line\r\n\r\nbody\r\n";
+    spawn_logged(io_.get_executor(), one(intake, bare, kept), "kept");
+    spawn_logged(io_.get_executor(), one(intake, from_headers, dropped), "dropped");
+    spawn_logged(io_.get_executor(), one(intake, broken, refused), "refused");
+    io_.run();
+
+    ASSERT_TRUE(kept && kept->ok());
+    auto data = reader_->message_data(kept->value());
+    ASSERT_TRUE(data.ok());
+    EXPECT_EQ(data->rfind("Date: ", 0), 0u) << *data;
+    EXPECT_NE(data->find("\r\nMessage-ID: <"), std::string::npos) << *data;
+    EXPECT_NE(data->find("@host.example>\r\n"), std::string::npos) << *data;
+    EXPECT_NE(data->find("Subject: x\r\nBcc: hidden@example.net\r\n\r\nbody\r\n"), std::string::npos) << *data;
+
+    ASSERT_TRUE(dropped && dropped->ok());
+    data = reader_->message_data(dropped->value());
+    ASSERT_TRUE(data.ok());
+    EXPECT_EQ(data->find("Bcc"), std::string::npos) << *data;
+    EXPECT_NE(data->find("Subject: x\r\n\r\nbody\r\n"), std::string::npos) << *data;
+
+    ASSERT_TRUE(refused && !refused->ok());
+    EXPECT_EQ(refused->error().kind, ErrorKind::bad_message);
+    EXPECT_EQ(intake.accepted(), 2u);
 }
 
 TEST(LogAddress, KeepsControlCharactersOut)

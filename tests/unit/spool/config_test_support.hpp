@@ -16,11 +16,8 @@ namespace mailqd::config_test {
 
 namespace fs = std::filesystem;
 
-// The repository root, from this file's path (tests/unit/spool/...).
-inline fs::path source_dir()
-{
-    return fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
-}
+// The repository root (tests/CMakeLists.txt defines it).
+inline fs::path source_dir() { return MAILQD_SOURCE_DIR; }
 
 inline std::vector<std::string> problem_lines(const ConfigLoad& load)
 {
