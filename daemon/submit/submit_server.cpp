@@ -11,11 +11,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/net/line_reader.hpp"
 #include "daemon/net/peer_access.hpp"
+#include "daemon/net/transport.hpp"
+#include "daemon/net/unix_listener.hpp"
 #include "daemon/submit/submit_listen.hpp"
 #include "daemon/submit/submit_session.hpp"
-#include "daemon/net/unix_listener.hpp"
 
 namespace mailqd {
 namespace {
@@ -63,7 +63,7 @@ struct SubmitServer::Impl : std::enable_shared_from_this<Impl> {
     bool stopped = false;
 
     mutable std::mutex mutex;  // guards options and sessions (read by other threads)
-    std::map<std::uint64_t, std::weak_ptr<LineStream>> sessions;
+    std::map<std::uint64_t, std::weak_ptr<Transport>> sessions;
     std::uint64_t next_session = 0;
 
     // self keeps the acceptor, which lives in *self, alive.
@@ -76,7 +76,7 @@ struct SubmitServer::Impl : std::enable_shared_from_this<Impl> {
 
 namespace {
 
-awaitable<void> refuse(std::shared_ptr<LineStream> stream, std::string line)
+awaitable<void> refuse(std::shared_ptr<Transport> stream, std::string line)
 {
     co_await stream->write(line + "\r\n", std::chrono::seconds(5));
     stream->close();
@@ -107,8 +107,14 @@ template <class Socket>
 void SubmitServer::Impl::start_session(Socket socket, std::string door)
 {
     SessionParams params{{}, accept, std::move(door), peer_identity(socket)};
+    {
+        std::lock_guard lock(mutex);
+        params.options = options;
+    }
     Status allowed = peer_allowed(socket, unix_group);
-    auto stream = std::make_shared<LineStream>(StreamSocket(std::move(socket)));
+    TransportOptions transport;
+    transport.timeout = params.options.timeout;
+    auto stream = std::make_shared<Transport>(StreamSocket(std::move(socket)), std::move(transport));
     if (!allowed) {
         spdlog::warn("submit: refused {}: {}", params.submitter, allowed.error().message);
         asio::co_spawn(executor, refuse(stream, "554 5.7.1 not authorised to submit (" + allowed.error().message + ")"),
@@ -118,9 +124,9 @@ void SubmitServer::Impl::start_session(Socket socket, std::string door)
     std::uint64_t id = 0;
     {
         std::lock_guard lock(mutex);
-        params.options = options;
-        if (sessions.size() >= options.max_clients) {
-            spdlog::warn("submit: refusing a {} client: max_clients={} reached", params.door, options.max_clients);
+        const unsigned max_clients = params.options.max_clients;
+        if (sessions.size() >= max_clients) {
+            spdlog::warn("submit: refusing a {} client: max_clients={} reached", params.door, max_clients);
             asio::co_spawn(executor, refuse(stream, "421 4.3.2 Too many connections"), asio::detached);
             return;
         }
@@ -203,7 +209,7 @@ void SubmitServer::stop()
 {
     impl_->stopped = true;
     impl_->close_listeners();
-    std::vector<std::shared_ptr<LineStream>> live;
+    std::vector<std::shared_ptr<Transport>> live;
     {
         std::lock_guard lock(impl_->mutex);
         for (auto& [id, weak] : impl_->sessions)

@@ -6,30 +6,17 @@
 // stalled client is disconnected.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <string>
 #include <sys/types.h>
 
 #include "daemon/net/asio.hpp"
-#include "spool/queue_types.hpp"
+#include "daemon/submit/submit_options.hpp"
 #include "spool/result.hpp"
 
 namespace mailqd {
-
-struct SubmitOptions {
-    std::string hostname;                 // greeting
-    std::uint64_t max_message_size = 35ull << 20;
-    unsigned max_clients = 256;
-    std::chrono::seconds timeout{300};    // idle or stalled client
-};
-
-// Commits a message durably and returns its queue ID. Error kinds:
-// temporary -> 451/452 (try again), anything else -> 554.
-using AcceptFn = std::function<awaitable<Result<std::string>>(NewMessage)>;
 
 class SubmitServer {
 public:

@@ -30,7 +30,7 @@ std::vector<std::string> unique_in_order(const std::vector<std::string>& items)
 
 }  // namespace
 
-SubmitSession::SubmitSession(std::shared_ptr<LineStream> stream, SessionParams params)
+SubmitSession::SubmitSession(std::shared_ptr<Transport> stream, SessionParams params)
     : stream_(std::move(stream)), params_(std::move(params)) {}
 
 void SubmitSession::reply(std::string_view line)
@@ -48,11 +48,10 @@ void SubmitSession::reply_error(std::string_view line)
 awaitable<bool> SubmitSession::flush()
 {
     if (out_.empty()) co_return true;
-    IoStatus status = co_await stream_->write(out_, params_.options.timeout);
+    IoResult written = co_await stream_->write(out_);
     out_.clear();
-    if (status != IoStatus::ok)
-        spdlog::debug("submit: {} client: write failed: {}", params_.submitter, to_string(status));
-    co_return status == IoStatus::ok;
+    if (!written.ok()) spdlog::debug("submit: {} client: write failed: {}", params_.submitter, written.detail);
+    co_return written.ok();
 }
 
 awaitable<void> SubmitSession::hang_up(std::string_view line)
@@ -81,7 +80,7 @@ awaitable<void> SubmitSession::run()
         if ((!stream_->has_buffered_line() || out_.size() > max_pending_replies) && !co_await flush())
             co_return;
         std::string line;
-        IoStatus status = co_await stream_->read_line(line, LineLimit{max_command_line}, params_.options.timeout);
+        const IoStatus status = (co_await stream_->read_line(line, LineLimit{max_command_line})).status;
         if (status == IoStatus::timeout) {
             spdlog::debug("submit: {} client: timeout", params_.submitter);
             co_return co_await hang_up("421 4.4.2 " + host + " Error: timeout exceeded");
@@ -180,14 +179,14 @@ awaitable<SubmitSession::Next> SubmitSession::on_data()
     if (!co_await flush()) co_return Next::hang_up;
     std::string raw;
     bool oversize = false;
-    IoStatus status = co_await receive_data(raw, oversize);
-    if (status == IoStatus::timeout) {
+    IoResult received = co_await receive_data(raw, oversize);
+    if (received.status == IoStatus::timeout) {
         // Nothing half-received is queued: the transaction is dropped.
         co_await hang_up("421 4.4.2 " + params_.options.hostname + " Error: timeout exceeded");
         co_return Next::hang_up;
     }
-    if (status != IoStatus::ok) {
-        spdlog::debug("submit: {} client: DATA ended early: {}", params_.submitter, to_string(status));
+    if (!received.ok()) {
+        spdlog::debug("submit: {} client: DATA ended early: {}", params_.submitter, received.detail);
         stream_->close();
         co_return Next::hang_up;
     }
@@ -200,7 +199,7 @@ awaitable<SubmitSession::Next> SubmitSession::on_data()
 // Reads DATA up to the lone ".", undoing dot-stuffing and storing CRLF
 // lines. Past max_message_size the rest is read and dropped, so the
 // client's next command is not taken from the middle of its message.
-awaitable<IoStatus> SubmitSession::receive_data(std::string& raw, bool& oversize)
+awaitable<IoResult> SubmitSession::receive_data(std::string& raw, bool& oversize)
 {
     const std::uint64_t max_size = params_.options.max_message_size;
     // A single line may be as long as the message may be; past that it is
@@ -208,13 +207,13 @@ awaitable<IoStatus> SubmitSession::receive_data(std::string& raw, bool& oversize
     LineLimit limit{static_cast<std::size_t>(std::min<std::uint64_t>(max_size, 1ull << 40)) + 2, true, true};
     std::string line;
     while (true) {
-        IoStatus status = co_await stream_->read_line(line, limit, params_.options.timeout);
-        if (status == IoStatus::too_long) {
+        IoResult read = co_await stream_->read_line(line, limit);
+        if (read.status == IoStatus::too_long) {
             oversize = true;
             continue;
         }
-        if (status != IoStatus::ok) co_return status;
-        if (line == ".") co_return IoStatus::ok;
+        if (!read.ok()) co_return read;
+        if (line == ".") co_return IoResult{};
         if (oversize) continue;
         std::string_view text = line;
         if (!text.empty() && text.front() == '.') text.remove_prefix(1);

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "daemon/net/asio.hpp"
-#include "daemon/net/line_reader.hpp"
+#include "daemon/net/transport.hpp"
 #include "daemon/submit/submit_commands.hpp"
-#include "daemon/submit/submit_server.hpp"
+#include "daemon/submit/submit_options.hpp"
 
 namespace mailqd {
 
@@ -32,7 +32,7 @@ inline constexpr std::size_t max_pending_replies = 16 * 1024;  // bytes
 
 class SubmitSession {
 public:
-    SubmitSession(std::shared_ptr<LineStream> stream, SessionParams params);
+    SubmitSession(std::shared_ptr<Transport> stream, SessionParams params);
 
     // The whole conversation; returns when the client is gone or was sent
     // away. Never throws for what a client does.
@@ -46,7 +46,7 @@ private:
     void on_mail(const SubmitCommand& cmd);
     void on_rcpt(const SubmitCommand& cmd);
     awaitable<Next> on_data();
-    awaitable<IoStatus> receive_data(std::string& raw, bool& oversize);
+    awaitable<IoResult> receive_data(std::string& raw, bool& oversize);
     awaitable<void> commit(std::string raw);
     void reply_each_recipient(std::string_view code, std::string_view enhanced, std::string_view text);
 
@@ -56,7 +56,7 @@ private:
     awaitable<void> hang_up(std::string_view line);
     void reset_transaction();
 
-    std::shared_ptr<LineStream> stream_;
+    std::shared_ptr<Transport> stream_;
     SessionParams params_;
     std::string out_;  // replies not yet flushed (PIPELINING)
     unsigned errors_ = 0;

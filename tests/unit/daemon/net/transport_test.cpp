@@ -1,5 +1,6 @@
-// LineStream over a socket pair: line endings, limits, discard, deadlines.
-#include "daemon/net/line_reader.hpp"
+// The transport's server side over a socket pair: line endings, limits,
+// discard, deadlines (per operation and per session).
+#include "daemon/net/transport.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,19 +20,19 @@ struct Read {
 // Writes `input` (then closes the peer unless keep_open) and collects lines
 // until a status other than ok.
 std::vector<Read> read_all(const std::string& input, LineLimit limit, bool keep_open = false,
-                           Duration timeout = 2s)
+                           Duration timeout = 2s, TransportOptions options = {})
 {
     asio::io_context io;
     asio::local::stream_protocol::socket a(io), b(io);
     asio::local::connect_pair(a, b);
     asio::write(b, asio::buffer(input));
     if (!keep_open) b.close();
-    LineStream stream{StreamSocket(std::move(a))};
+    Transport stream{StreamSocket(std::move(a)), std::move(options)};
     std::vector<Read> reads;
     asio::co_spawn(io, [&]() -> awaitable<void> {
         while (true) {
             std::string line;
-            IoStatus status = co_await stream.read_line(line, limit, timeout);
+            IoStatus status = (co_await stream.read_line(line, limit, timeout)).status;
             reads.push_back({status, status == IoStatus::ok ? line : std::string()});
             if (status == IoStatus::too_long && limit.discard_overlong) continue;
             if (status != IoStatus::ok) break;
@@ -41,7 +42,7 @@ std::vector<Read> read_all(const std::string& input, LineLimit limit, bool keep_
     return reads;
 }
 
-TEST(LineReader, CrlfAndLf)
+TEST(Transport, CrlfAndLf)
 {
     auto reads = read_all("one\r\ntwo\nthree\r\r\n\r\npartial", LineLimit{100});
     ASSERT_EQ(reads.size(), 5u);
@@ -52,7 +53,7 @@ TEST(LineReader, CrlfAndLf)
     EXPECT_EQ(reads[4].status, IoStatus::eof);  // the partial line is dropped
 }
 
-TEST(LineReader, ManyLinesAcrossReads)
+TEST(Transport, ManyLinesAcrossReads)
 {
     // Lines of every length straddle the reader's chunk boundaries.
     std::string input;
@@ -67,21 +68,21 @@ TEST(LineReader, ManyLinesAcrossReads)
     EXPECT_EQ(reads.back().status, IoStatus::eof);
 }
 
-TEST(LineReader, TooLongWithoutDiscardStops)
+TEST(Transport, TooLongWithoutDiscardStops)
 {
     auto reads = read_all(std::string(200, 'x') + "\r\nnext\r\n", LineLimit{100});
     ASSERT_EQ(reads.size(), 1u);
     EXPECT_EQ(reads[0].status, IoStatus::too_long);
 }
 
-TEST(LineReader, TooLongUnterminatedWithoutDiscard)
+TEST(Transport, TooLongUnterminatedWithoutDiscard)
 {
     auto reads = read_all(std::string(100000, 'x'), LineLimit{4096}, true);
     ASSERT_EQ(reads.size(), 1u);
     EXPECT_EQ(reads[0].status, IoStatus::too_long);
 }
 
-TEST(LineReader, DiscardSkipsToNextLine)
+TEST(Transport, DiscardSkipsToNextLine)
 {
     auto reads = read_all("ok\n" + std::string(100000, 'x') + "\r\nnext\r\n", LineLimit{100, true});
     ASSERT_EQ(reads.size(), 4u);
@@ -91,7 +92,7 @@ TEST(LineReader, DiscardSkipsToNextLine)
     EXPECT_EQ(reads[3].status, IoStatus::eof);
 }
 
-TEST(LineReader, ExactLimitIsAccepted)
+TEST(Transport, ExactLimitIsAccepted)
 {
     auto reads = read_all(std::string(100, 'y') + "\r\n", LineLimit{100});
     ASSERT_GE(reads.size(), 1u);
@@ -99,7 +100,7 @@ TEST(LineReader, ExactLimitIsAccepted)
     EXPECT_EQ(reads[0].line.size(), 100u);
 }
 
-TEST(LineReader, StalledPeerTimesOut)
+TEST(Transport, StalledPeerTimesOut)
 {
     auto start = std::chrono::steady_clock::now();
     auto reads = read_all("half a line", LineLimit{100}, true, 300ms);
@@ -110,27 +111,43 @@ TEST(LineReader, StalledPeerTimesOut)
     EXPECT_LT(took, 2s);
 }
 
-TEST(LineReader, BufferedLineAndWrite)
+// The session's deadline caps each read's own timeout, and the detail says
+// which limit ended it.
+TEST(Transport, SessionDeadlineCapsEveryRead)
+{
+    TransportOptions options;
+    options.session_deadline = std::chrono::steady_clock::now() + 300ms;
+    auto start = std::chrono::steady_clock::now();
+    auto reads = read_all("one\r\nhalf a line", LineLimit{100}, true, 30s, options);
+    auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_EQ(reads.size(), 2u);
+    EXPECT_EQ(reads[0].line, "one");
+    EXPECT_EQ(reads[1].status, IoStatus::timeout);
+    EXPECT_GE(took, 250ms);
+    EXPECT_LT(took, 10s);
+}
+
+TEST(Transport, BufferedLineAndWrite)
 {
     asio::io_context io;
     asio::local::stream_protocol::socket a(io), b(io);
     asio::local::connect_pair(a, b);
     asio::write(b, asio::buffer(std::string("A\r\nB\r\n")));
-    LineStream stream{StreamSocket(std::move(a))};
+    Transport stream{StreamSocket(std::move(a)), TransportOptions{}};
     bool buffered_after_first = false, buffered_after_second = true;
-    IoStatus write_status = IoStatus::error;
+    IoResult written{IoStatus::error, ""};
     asio::co_spawn(io, [&]() -> awaitable<void> {
         std::string line;
         co_await stream.read_line(line, LineLimit{100}, 1s);
         buffered_after_first = stream.has_buffered_line();
         co_await stream.read_line(line, LineLimit{100}, 1s);
         buffered_after_second = stream.has_buffered_line();
-        write_status = co_await stream.write("250 ok\r\n", 1s);
+        written = co_await stream.write("250 ok\r\n", 1s);
     }, asio::detached);
     io.run();
     EXPECT_TRUE(buffered_after_first);
     EXPECT_FALSE(buffered_after_second);
-    EXPECT_EQ(write_status, IoStatus::ok);
+    EXPECT_TRUE(written.ok()) << written.detail;
     char reply[16] = {};
     std::size_t n = b.read_some(asio::buffer(reply));
     EXPECT_EQ(std::string(reply, n), "250 ok\r\n");

@@ -1,0 +1,29 @@
+// What the submit server gives each of its sessions: the door's options and
+// the function that commits a message. Below both submit_server.hpp and
+// submit_session.hpp, so neither includes the other.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "daemon/net/asio.hpp"
+#include "spool/queue_types.hpp"
+#include "spool/result.hpp"
+
+namespace mailqd {
+
+struct SubmitOptions {
+    std::string hostname;                 // greeting
+    std::uint64_t max_message_size = 35ull << 20;
+    unsigned max_clients = 256;
+    std::chrono::seconds timeout{300};    // idle or stalled client
+};
+
+// Commits a message durably and returns its queue ID. Error kinds:
+// temporary -> 451/452 (try again), bad_message -> 554 5.6.0, anything
+// else -> 554 5.3.0.
+using AcceptFn = std::function<awaitable<Result<std::string>>(NewMessage)>;
+
+}  // namespace mailqd
