@@ -1,10 +1,13 @@
 // See control_commands.hpp.
 #include "daemon/control/control_commands.hpp"
 
+#include <optional>
+
 #include <spdlog/spdlog.h>
 
 #include "daemon/store_async.hpp"
 #include "spool/mime/mime_encoding.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace mailqd {
 namespace {
@@ -16,6 +19,23 @@ Error unknown_ids(const std::vector<std::string>& ids)
     std::string text = "unknown queue ID ";
     for (std::size_t i = 0; i < ids.size(); ++i) text += (i ? ", " : "") + ids[i];
     return make_error(ErrorKind::not_found, text);
+}
+
+// A true/false member: absent or null is false; another type is a usage
+// error (nlohmann's value() would throw and drop the session unanswered).
+Result<bool> flag(const Json& request, const char* key)
+{
+    auto it = request.find(key);
+    if (it == request.end() || it->is_null()) return false;
+    if (!it->is_boolean()) return usage(std::string("\"") + key + "\" must be true or false");
+    return it->get<bool>();
+}
+
+// The command's name for a log line, whatever the client put there.
+std::string command_name(const Json& request)
+{
+    auto it = request.find("cmd");
+    return it != request.end() && it->is_string() ? printable(it->get<std::string>(), 40) : "?";
 }
 
 bool valid_utf8(const std::string& text)
@@ -49,9 +69,17 @@ awaitable<Json> ControlCommands::handle(const std::string& line)
     Json request = Json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (request.is_discarded() || !request.is_object())
         co_return error_response(usage("request is not a JSON object"));
-    Result<Json> result = co_await dispatch(request);
+    std::optional<Result<Json>> answered;
+    try {
+        answered.emplace(co_await dispatch(request));
+    } catch (const Json::exception& e) {
+        // A type this code forgot to check: an answer, not a dropped session.
+        spdlog::error("control {}: {}", command_name(request), e.what());
+        answered.emplace(usage("malformed request"));
+    }
+    Result<Json>& result = *answered;
     if (!result) {
-        spdlog::debug("control {}: {}", request.value("cmd", "?"), result.error().message);
+        spdlog::debug("control {}: {}", command_name(request), result.error().message);
         co_return error_response(result.error());
     }
     co_return ok_response(std::move(*result));
@@ -97,7 +125,9 @@ Result<Json> ControlCommands::show(const Json& request)
         return message.error();
     }
     Json out = to_json(*message, true);
-    if (request.value("raw", false)) {
+    auto raw = flag(request, "raw");
+    if (!raw) return raw.error();
+    if (*raw) {
         auto data = reader_.message_data(id);
         if (!data) return data.error();
         // JSON strings are UTF-8: 8-bit mail is also sent exactly, as base64.
@@ -109,7 +139,9 @@ Result<Json> ControlCommands::show(const Json& request)
 
 Result<std::vector<std::string>> ControlCommands::target_ids(const Json& request)
 {
-    if (request.value("all", false)) return reader_.not_done_ids();
+    auto all = flag(request, "all");
+    if (!all) return all.error();
+    if (*all) return reader_.not_done_ids();
     auto it = request.find("ids");
     if (it == request.end() || !it->is_array() || it->empty())
         return usage("give queue IDs or \"all\"");
@@ -182,7 +214,8 @@ Result<Json> ControlCommands::stats()
 awaitable<Result<Json>> ControlCommands::fetch(const Json& request)
 {
     std::vector<std::string> names;
-    if (auto it = request.find("mailboxes"); it != request.end() && it->is_array()) {
+    if (auto it = request.find("mailboxes"); it != request.end() && !it->is_null()) {
+        if (!it->is_array()) co_return usage("\"mailboxes\" must be a list of names");
         for (const auto& name : *it) {
             if (!name.is_string()) co_return usage("mailbox names must be strings");
             names.push_back(name.get<std::string>());

@@ -213,6 +213,26 @@ def test_control_request_not_json(d):
     still_serving(d, "control-not-json")
 
 
+# Issue 12 item 9: a member of the wrong JSON type is a usage error with an
+# answer, not an exception that drops the session unanswered.
+@pytest.mark.parametrize("request_", [
+    {"cmd": 1},
+    {"cmd": None},
+    {"cmd": "show", "id": "X", "raw": "yes"},
+    {"cmd": "hold", "all": "yes"},
+    {"cmd": "list", "state": 5},
+    {"cmd": "hold", "ids": [1, 2]},
+    {"cmd": "fetch", "mailboxes": "one"},
+], ids=["cmd-number", "cmd-null", "raw-string", "all-string", "state-number", "ids-numbers",
+        "mailboxes-string"])
+def test_control_request_with_wrong_types_is_answered(d, request_):
+    got = control_raw(d, json.dumps(request_).encode() + b"\n")
+    assert got, f"no answer to {request_}"
+    reply = json.loads(got)
+    assert reply["ok"] is False and reply["error"], reply
+    assert d.request({"cmd": "stats"})["ok"] is True
+
+
 @pytest.mark.parametrize("newline", [True, False], ids=["line", "no-newline"])
 def test_control_request_of_100mb(d, newline):
     data = b'{"cmd":"list","x":"' + b"a" * (100 * 1024 * 1024) + b'"}' + (b"\n" if newline else b"")
