@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/net/spawn.hpp"
+#include "spool/text_sanitize.hpp"
 
 namespace mailqd {
 
@@ -134,7 +135,7 @@ void SpoolWatcher::Impl::start_next()
         asio::co_spawn(events.get_executor(), process(name),
                        [self = shared_from_this(), name](std::exception_ptr e) {
                            if (e) {
-                               spdlog::error("spool file {}: unexpected error, will retry", name);
+                               spdlog::error("spool file {}: unexpected error, will retry", printable(name, 200));
                                self->retry_later();
                            }
                            --self->active;
@@ -153,7 +154,7 @@ awaitable<void> SpoolWatcher::Impl::process(std::string name)
     }
     if (auto id = reader.find_by_spool_key(message->spool_key)) {
         // Committed before a crash that came ahead of the unlink.
-        spdlog::info("{}: spool file {} was queued already, removing it", *id, name);
+        spdlog::info("{}: spool file {} was queued already, removing it", *id, printable(name, 200));
     } else {
         auto op = intake.accept(std::move(*message));  // named: see store_async.hpp
         auto accepted = co_await std::move(op);
@@ -164,7 +165,7 @@ awaitable<void> SpoolWatcher::Impl::process(std::string name)
         }
     }
     if (Status s = spool.remove(name); !s)
-        spdlog::error("spool file {}: queued but not removed: {}", name, s.error().message);
+        spdlog::error("spool file {}: queued but not removed: {}", printable(name, 200), printable(s.error().message));
 }
 
 void SpoolWatcher::Impl::read_failed(const std::string& name, const Error& error)
@@ -177,7 +178,7 @@ void SpoolWatcher::Impl::read_failed(const std::string& name, const Error& error
         quarantine(name, error.message);
         return;
     default:
-        spdlog::warn("spool file {}: {}; will retry", name, error.message);
+        spdlog::warn("spool file {}: {}; will retry", printable(name, 200), printable(error.message));
         retry_later();
     }
 }
@@ -185,11 +186,12 @@ void SpoolWatcher::Impl::read_failed(const std::string& name, const Error& error
 void SpoolWatcher::Impl::quarantine(const std::string& name, const std::string& reason)
 {
     if (Status s = spool.quarantine(name, reason); !s) {
-        spdlog::error("spool file {}: {}; could not move it to bad/: {}", name, reason, s.error().message);
+        spdlog::error("spool file {}: {}; could not move it to bad/: {}", printable(name, 200), printable(reason),
+                      printable(s.error().message));
         retry_later();
         return;
     }
-    spdlog::error("spool file {}: moved to bad/: {}", name, reason);
+    spdlog::error("spool file {}: moved to bad/: {}", printable(name, 200), printable(reason));
 }
 
 void SpoolWatcher::Impl::retry_later()

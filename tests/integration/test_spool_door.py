@@ -92,6 +92,16 @@ def test_bad_files_are_quarantined_with_a_reason(daemon):
     wait_until(lambda: len(d.list()) == 1, what="the good file")
 
 
+def test_file_name_cannot_forge_a_log_line(daemon):
+    """Issue 12 item 9: a spool file's name is outside text; a newline in it
+    must not start a log line of its own."""
+    d = daemon()
+    name = "evil\nmailqd: FORGED line"
+    spool_drop(d.spool, name, "From: a@example.com\nSubject: nobody\n\nbody\n")
+    d.wait_log("spool file evil?mailqd: FORGED line: moved to bad/")
+    assert "\nmailqd: FORGED" not in d.log_text()
+
+
 def test_dot_files_are_ignored(daemon):
     d = daemon()
     spool_drop(d.spool, ".hidden", GOOD)
