@@ -14,6 +14,10 @@
 #include "spool/text_sanitize.hpp"
 
 namespace mailqd {
+namespace {
+// A spool file's name is chosen by whoever dropped it: outside text.
+std::string shown(const std::string& name) { return printable(name, 200); }
+}  // namespace
 
 struct SpoolWatcher::Impl : std::enable_shared_from_this<Impl> {
     Impl(asio::any_io_executor executor, SpoolDir spool, Store& reader, Intake& intake,
@@ -135,7 +139,7 @@ void SpoolWatcher::Impl::start_next()
         asio::co_spawn(events.get_executor(), process(name),
                        [self = shared_from_this(), name](std::exception_ptr e) {
                            if (e) {
-                               spdlog::error("spool file {}: unexpected error, will retry", printable(name, 200));
+                               spdlog::error("spool file {}: unexpected error, will retry", shown(name));
                                self->retry_later();
                            }
                            --self->active;
@@ -154,7 +158,7 @@ awaitable<void> SpoolWatcher::Impl::process(std::string name)
     }
     if (auto id = reader.find_by_spool_key(message->spool_key)) {
         // Committed before a crash that came ahead of the unlink.
-        spdlog::info("{}: spool file {} was queued already, removing it", *id, printable(name, 200));
+        spdlog::info("{}: spool file {} was queued already, removing it", *id, shown(name));
     } else {
         auto op = intake.accept(std::move(*message));  // named: see store_async.hpp
         auto accepted = co_await std::move(op);
@@ -165,7 +169,7 @@ awaitable<void> SpoolWatcher::Impl::process(std::string name)
         }
     }
     if (Status s = spool.remove(name); !s)
-        spdlog::error("spool file {}: queued but not removed: {}", printable(name, 200), printable(s.error().message));
+        spdlog::error("spool file {}: queued but not removed: {}", shown(name), printable(s.error().message));
 }
 
 void SpoolWatcher::Impl::read_failed(const std::string& name, const Error& error)
@@ -178,7 +182,7 @@ void SpoolWatcher::Impl::read_failed(const std::string& name, const Error& error
         quarantine(name, error.message);
         return;
     default:
-        spdlog::warn("spool file {}: {}; will retry", printable(name, 200), printable(error.message));
+        spdlog::warn("spool file {}: {}; will retry", shown(name), printable(error.message));
         retry_later();
     }
 }
@@ -186,12 +190,12 @@ void SpoolWatcher::Impl::read_failed(const std::string& name, const Error& error
 void SpoolWatcher::Impl::quarantine(const std::string& name, const std::string& reason)
 {
     if (Status s = spool.quarantine(name, reason); !s) {
-        spdlog::error("spool file {}: {}; could not move it to bad/: {}", printable(name, 200), printable(reason),
+        spdlog::error("spool file {}: {}; could not move it to bad/: {}", shown(name), printable(reason),
                       printable(s.error().message));
         retry_later();
         return;
     }
-    spdlog::error("spool file {}: moved to bad/: {}", printable(name, 200), printable(reason));
+    spdlog::error("spool file {}: moved to bad/: {}", shown(name), printable(reason));
 }
 
 void SpoolWatcher::Impl::retry_later()
