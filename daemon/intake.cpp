@@ -19,7 +19,7 @@ awaitable<Result<std::string>> Intake::accept(NewMessage message)
     // normalisation must not stall every other session.
     auto job = [shared, hostname = hostname_](Store& store) -> Result<std::string> {
         const TimePoint now = now_seconds();
-        auto prepared = prepare_for_queue(shared->data, PrepareOptions{hostname, now, shared->remove_bcc});
+        auto prepared = prepare_for_queue(std::move(shared->data), PrepareOptions{hostname, now, shared->remove_bcc});
         if (!prepared) return prepared.error();
         shared->data = std::move(*prepared);
         return store.accept(*shared, now);

@@ -72,6 +72,16 @@ std::string normalize_crlf(std::string_view text)
     return out;
 }
 
+bool is_crlf_normal(std::string_view text)
+{
+    if (text.empty()) return true;
+    if (!text.ends_with("\r\n")) return false;
+    for (std::size_t i = 0; (i = text.find_first_of("\r\n", i)) != std::string_view::npos; i += 2) {
+        if (text[i] == '\n' || i + 1 == text.size() || text[i + 1] != '\n') return false;
+    }
+    return true;
+}
+
 const HeaderField* HeaderBlock::find(std::string_view name) const
 {
     for (const auto& f : fields)

@@ -18,6 +18,9 @@ namespace mailqd {
 // LF, CRLF or a bare CR all become CRLF. A final line without an ending gets
 // one.
 std::string normalize_crlf(std::string_view text);
+// True when normalize_crlf would return text unchanged: every line ends in
+// CRLF and no CR or LF stands alone.
+bool is_crlf_normal(std::string_view text);
 
 struct HeaderField {
     std::string name;   // as written
@@ -86,8 +89,9 @@ struct PrepareOptions {
 
 // Returns the message as it is queued: CRLF-normalised, Bcc: removed when
 // asked, Date: and Message-ID: added at the top when missing. The daemon's
-// Intake calls it, once, for every door.
-Result<std::string> prepare_for_queue(std::string_view raw, const PrepareOptions& options);
+// Intake calls it, once, for every door. Takes raw by value: text that is
+// already CRLF-clean (the SMTP doors, the spool door) is not copied again.
+Result<std::string> prepare_for_queue(std::string raw, const PrepareOptions& options);
 
 // Cuts every field called name (case-insensitive, with its continuation
 // lines) out of message, whose header was parsed into headers; the rest

@@ -71,9 +71,9 @@ void remove_header_fields(std::string& message, const HeaderBlock& headers, std:
         message.erase((*it)->begin, (*it)->end - (*it)->begin);
 }
 
-Result<std::string> prepare_for_queue(std::string_view raw, const PrepareOptions& options)
+Result<std::string> prepare_for_queue(std::string raw, const PrepareOptions& options)
 {
-    std::string message = normalize_crlf(raw);
+    std::string message = is_crlf_normal(raw) ? std::move(raw) : normalize_crlf(raw);
     auto headers = parse_headers(message);
     if (!headers) return headers.error();
 

@@ -48,12 +48,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string_view raw(reinterpret_cast<const char*>(data), size);
     std::string message = mailqd::normalize_crlf(raw);
     check_crlf(message);
+    // The shortcut prepare_for_queue takes must agree with the long way.
+    if (mailqd::is_crlf_normal(raw) != (message == raw)) std::abort();
     check_headers(message);
     check_addresses(raw);
     mailqd::PrepareOptions options;
     options.hostname = "fuzz.example.org";
     options.remove_bcc = true;
-    if (auto prepared = mailqd::prepare_for_queue(raw, options)) {
+    if (auto prepared = mailqd::prepare_for_queue(std::string(raw), options)) {
         check_crlf(*prepared);
         if (!mailqd::parse_headers(*prepared)) std::abort();  // what we queue parses again
     }

@@ -25,7 +25,15 @@ TEST(NormalizeCrlf, AllLineEndingsBecomeCrlf)
         {"\r\r\n", "\r\n\r\n"},
         {"x\n\r", "x\r\n\r\n"},
     };
-    for (const auto& c : cases) EXPECT_EQ(normalize_crlf(c.in), c.out) << c.in;
+    for (const auto& c : cases) {
+        EXPECT_EQ(normalize_crlf(c.in), c.out) << c.in;
+        // prepare_for_queue skips the copy exactly when it would change nothing.
+        EXPECT_EQ(is_crlf_normal(c.in), c.in == c.out) << c.in;
+        EXPECT_TRUE(is_crlf_normal(c.out)) << c.in;
+    }
+    EXPECT_FALSE(is_crlf_normal("a\r\nb"));
+    EXPECT_FALSE(is_crlf_normal("a\r\r\n"));
+    EXPECT_TRUE(is_crlf_normal("a\r\n\r\nb\r\n"));
 }
 
 TEST(ParseHeaders, FieldsRangesAndBody)
