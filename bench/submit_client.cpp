@@ -61,12 +61,18 @@ Options parse_options(int argc, char** argv)
         std::string_view arg = argv[i];
         if (i + 1 >= argc) usage("option without a value");
         const char* value = argv[++i];
-        if (arg == "--socket") o.socket = value;
-        else if (arg == "--clients") o.clients = std::atoi(value);
-        else if (arg == "--messages") o.messages = std::atoi(value);
-        else if (arg == "--size") o.size = static_cast<std::size_t>(std::atol(value));
-        else if (arg == "--ids") o.ids_file = value;
-        else usage("unknown option");
+        if (arg == "--socket")
+            o.socket = value;
+        else if (arg == "--clients")
+            o.clients = std::atoi(value);
+        else if (arg == "--messages")
+            o.messages = std::atoi(value);
+        else if (arg == "--size")
+            o.size = static_cast<std::size_t>(std::atol(value));
+        else if (arg == "--ids")
+            o.ids_file = value;
+        else
+            usage("unknown option");
     }
     if (o.socket.empty() || o.clients < 1 || o.messages < 1 || o.size < 512) usage("bad or missing option");
     return o;
@@ -77,8 +83,9 @@ Options parse_options(int argc, char** argv)
 // Message-ID, as from a cron job: the daemon adds them.
 std::string make_body(std::size_t size)
 {
-    std::string m = "From: Bench <bench@localhost>\r\nTo: <sink@example.com>\r\n"
-                    "Subject: mailqd submit benchmark\r\n\r\n";
+    std::string m =
+        "From: Bench <bench@localhost>\r\nTo: <sink@example.com>\r\n"
+        "Subject: mailqd submit benchmark\r\n\r\n";
     // 78-byte lines while more than 80 bytes are missing leaves 3 to 80
     // bytes for the last line, always at least an empty one.
     const std::string line = std::string(76, 'x') + "\r\n";
@@ -226,7 +233,8 @@ void run_client(const Options& o, const std::string& body, std::latch& connected
     std::optional<Connection> c;
     if (fd >= 0) {
         c.emplace(fd);
-        if (!has_code(c->reply(), "220") || !c->send("EHLO bench.localhost\r\n") || !has_code(c->reply(), "250"))
+        if (!has_code(c->reply(), "220") || !c->send("EHLO bench.localhost\r\n") ||
+            !has_code(c->reply(), "250"))
             c.reset();
     }
     connected.count_down();
@@ -266,8 +274,7 @@ int main(int argc, char** argv)
     std::vector<ClientResult> results(static_cast<std::size_t>(o.clients));
     std::latch connected(o.clients), go(1);
     std::vector<std::thread> threads;
-    for (auto& r : results)
-        threads.emplace_back([&, rp = &r] { run_client(o, body, connected, go, *rp); });
+    for (auto& r : results) threads.emplace_back([&, rp = &r] { run_client(o, body, connected, go, *rp); });
     connected.wait();  // every client has its connection and EHLO: time only the messages
     const auto start = Clock::now();
     go.count_down();
@@ -285,9 +292,10 @@ int main(int argc, char** argv)
         for (const auto& id : r.ids) ids << id << '\n';
     }
     const double p50 = percentile(latencies, 0.50), p99 = percentile(latencies, 0.99);
-    std::printf("{\"clients\":%d,\"messages\":%d,\"acked\":%d,\"errors\":%d,\"size\":%zu,"
-                "\"seconds\":%.4f,\"rate\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
-                o.clients, o.clients * o.messages, acked, errors, o.size, seconds,
-                seconds > 0 ? acked / seconds : 0.0, p50 / 1000, p99 / 1000);
+    std::printf(
+        "{\"clients\":%d,\"messages\":%d,\"acked\":%d,\"errors\":%d,\"size\":%zu,"
+        "\"seconds\":%.4f,\"rate\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+        o.clients, o.clients * o.messages, acked, errors, o.size, seconds,
+        seconds > 0 ? acked / seconds : 0.0, p50 / 1000, p99 / 1000);
     return errors == 0 ? 0 : 1;
 }

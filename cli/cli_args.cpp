@@ -8,10 +8,7 @@ namespace mailqd {
 
 namespace {
 
-Error usage_error(std::string message)
-{
-    return make_error(ErrorKind::usage, std::move(message));
-}
+Error usage_error(std::string message) { return make_error(ErrorKind::usage, std::move(message)); }
 
 bool starts_with(std::string_view text, std::string_view prefix)
 {
@@ -20,13 +17,12 @@ bool starts_with(std::string_view text, std::string_view prefix)
 
 // "--name=value" or "--name" followed by a value: sets value and advances i.
 // Returns false when arg is not this option.
-Result<bool> take_long_value(const std::vector<std::string>& args, std::size_t& i,
-                             std::string_view name, std::string& value)
+Result<bool> take_long_value(const std::vector<std::string>& args, std::size_t& i, std::string_view name,
+                             std::string& value)
 {
     std::string_view arg = args[i];
     if (arg == name) {
-        if (i + 1 >= args.size())
-            return usage_error(std::string(name) + " needs a value");
+        if (i + 1 >= args.size()) return usage_error(std::string(name) + " needs a value");
         value = args[++i];
         return true;
     }
@@ -46,19 +42,17 @@ Personality personality_from(std::string_view argv0)
     // Debian's alternatives and packagers sometimes name the link
     // "sendmail.mailqd"; the part before the first dot decides.
     base = base.substr(0, base.find('.'));
-    if (base == "sendmail")
-        return Personality::sendmail;
-    if (base == "mailq")
-        return Personality::mailq;
+    if (base == "sendmail") return Personality::sendmail;
+    if (base == "mailq") return Personality::mailq;
     return Personality::mailqctl;
 }
 
 std::string_view program_name(Personality personality)
 {
     switch (personality) {
-    case Personality::sendmail: return "sendmail";
-    case Personality::mailq: return "mailq";
-    case Personality::mailqctl: break;
+        case Personality::sendmail: return "sendmail";
+        case Personality::mailq: return "mailq";
+        case Personality::mailqctl: break;
     }
     return "mailqctl";
 }
@@ -81,15 +75,13 @@ Result<CommandLine> parse_global_options(const std::vector<std::string>& args)
         std::string value;
         if (arg == "-c" || arg == "--config" || starts_with(arg, "--config=")) {
             auto taken = take_long_value(args, i, arg == "-c" ? "-c" : "--config", value);
-            if (!taken)
-                return taken.error();
+            if (!taken) return taken.error();
             line.global.config = value;
         } else if (starts_with(arg, "-c") && arg.size() > 2 && arg[2] != '-') {
             line.global.config = arg.substr(2);
         } else if (arg == "--socket" || starts_with(arg, "--socket=")) {
             auto taken = take_long_value(args, i, "--socket", value);
-            if (!taken)
-                return taken.error();
+            if (!taken) return taken.error();
             line.global.socket = value;
         } else if (arg == "-h" || arg == "--help") {
             line.global.help = true;
@@ -98,8 +90,8 @@ Result<CommandLine> parse_global_options(const std::vector<std::string>& args)
         } else {
             line.args.push_back(arg);
         }
-        if ((line.global.config && line.global.config->empty())
-            || (line.global.socket && line.global.socket->empty()))
+        if ((line.global.config && line.global.config->empty()) ||
+            (line.global.socket && line.global.socket->empty()))
             return usage_error(arg + ": empty path");
     }
     return line;
@@ -108,8 +100,7 @@ Result<CommandLine> parse_global_options(const std::vector<std::string>& args)
 std::optional<std::string> ParsedArgs::value(std::string_view name) const
 {
     auto it = options.find(name);
-    if (it == options.end())
-        return std::nullopt;
+    if (it == options.end()) return std::nullopt;
     return it->second;
 }
 
@@ -117,14 +108,13 @@ namespace {
 
 const OptionSpec* find_spec(std::initializer_list<OptionSpec> spec, std::string_view name)
 {
-    auto it = std::find_if(spec.begin(), spec.end(),
-                           [&](const OptionSpec& s) { return s.name == name; });
+    auto it = std::find_if(spec.begin(), spec.end(), [&](const OptionSpec& s) { return s.name == name; });
     return it == spec.end() ? nullptr : it;
 }
 
 // One option argument at args[i]; may consume args[i + 1] as its value.
-Status parse_one_option(std::string_view command, const std::vector<std::string>& args,
-                        std::size_t& i, std::initializer_list<OptionSpec> spec, ParsedArgs& out)
+Status parse_one_option(std::string_view command, const std::vector<std::string>& args, std::size_t& i,
+                        std::initializer_list<OptionSpec> spec, ParsedArgs& out)
 {
     std::string_view arg = args[i];
     std::string_view name = arg;
@@ -141,8 +131,7 @@ Status parse_one_option(std::string_view command, const std::vector<std::string>
         inline_value = std::string(arg.substr(2));
     }
     const OptionSpec* s = find_spec(spec, name);
-    if (s == nullptr)
-        return usage_error(std::string(command) + ": unknown option " + std::string(arg));
+    if (s == nullptr) return usage_error(std::string(command) + ": unknown option " + std::string(arg));
     std::string value;
     if (s->takes_value) {
         if (inline_value) {

@@ -45,7 +45,7 @@ Result<CommandLine> parse_global_options(const std::vector<std::string>& args);
 
 // A subcommand's options, parsed against a spec.
 struct OptionSpec {
-    std::string_view name;     // "--json", "--state", "-f"
+    std::string_view name;  // "--json", "--state", "-f"
     bool takes_value = false;
 };
 

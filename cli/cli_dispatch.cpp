@@ -43,8 +43,7 @@ constexpr std::array commands{
 void print_usage(std::ostream& out)
 {
     out << "usage: mailqctl [-c FILE] [--socket PATH] COMMAND [ARGS]\n\ncommands:\n";
-    for (const auto& c : commands)
-        out << "  mailqctl " << c.synopsis << '\n';
+    for (const auto& c : commands) out << "  mailqctl " << c.synopsis << '\n';
     out << "\nAlso runs as sendmail [-t] [-i] [-f ADDR] [-F NAME] [-bp] [-q] [RCPT...]\n"
            "and as mailq (= mailqctl list). See mailqctl(1).\n";
 }
@@ -52,16 +51,14 @@ void print_usage(std::ostream& out)
 const Command* find_command(std::string_view name)
 {
     for (const auto& c : commands)
-        if (c.name == name)
-            return &c;
+        if (c.name == name) return &c;
     return nullptr;
 }
 
 Status run_mailqctl(Personality personality, const std::vector<std::string>& args)
 {
     auto line = parse_global_options(args);
-    if (!line)
-        return line.error();
+    if (!line) return line.error();
     if (line->global.version) {
         std::cout << "mailqctl " << MAILQD_VERSION << '\n';
         return {};
@@ -71,8 +68,7 @@ Status run_mailqctl(Personality personality, const std::vector<std::string>& arg
         return {};
     }
     CliContext context(personality, line->global, std::cin, std::cout);
-    if (personality == Personality::mailq)
-        return cmd_list(context, line->args);
+    if (personality == Personality::mailq) return cmd_list(context, line->args);
     if (line->args.empty())
         return make_error(ErrorKind::usage, "no command given (mailqctl --help lists them)");
     if (line->args.front() == "help") {
@@ -81,8 +77,8 @@ Status run_mailqctl(Personality personality, const std::vector<std::string>& arg
     }
     const Command* command = find_command(line->args.front());
     if (command == nullptr)
-        return make_error(ErrorKind::usage, "unknown command " + line->args.front()
-                                                + " (mailqctl --help lists them)");
+        return make_error(ErrorKind::usage,
+                          "unknown command " + line->args.front() + " (mailqctl --help lists them)");
     return command->run(context, CommandArgs(line->args.begin() + 1, line->args.end()));
 }
 
@@ -93,9 +89,8 @@ int run_cli(int argc, char** argv)
     std::ios::sync_with_stdio(false);
     Personality personality = personality_from(argc > 0 ? argv[0] : "mailqctl");
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
-    Status status = personality == Personality::sendmail
-                        ? run_sendmail(args, std::cin, std::cout)
-                        : run_mailqctl(personality, args);
+    Status status = personality == Personality::sendmail ? run_sendmail(args, std::cin, std::cout)
+                                                         : run_mailqctl(personality, args);
     std::cout.flush();
     return report(program_name(personality), status);
 }

@@ -13,15 +13,12 @@ namespace mailqd {
 Status cmd_fetch(CliContext& context, const CommandArgs& args)
 {
     auto parsed = parse_command_args("fetch", args, {{"--json"}});
-    if (!parsed)
-        return parsed.error();
+    if (!parsed) return parsed.error();
     auto socket = context.control_socket();
-    if (!socket)
-        return socket.error();
+    if (!socket) return socket.error();
     Json request{{"cmd", "fetch"}, {"mailboxes", parsed->positional}};
     auto reply = control_request(*socket, request, std::chrono::minutes(30));
-    if (!reply)
-        return context.explain(reply.error());
+    if (!reply) return context.explain(reply.error());
     if (parsed->has("--json")) {
         context.out() << raw_result(reply->line) << '\n';
         return {};
@@ -29,8 +26,7 @@ Status cmd_fetch(CliContext& context, const CommandArgs& args)
     FetchView view = render_fetch(reply->result);
     context.out() << view.text;
     context.out().flush();
-    if (view.errors.empty())
-        return {};
+    if (view.errors.empty()) return {};
     for (std::size_t i = 0; i + 1 < view.errors.size(); ++i)
         print_error(std::cerr, context.program(),
                     make_error(ErrorKind::temporary, "fetch " + view.errors[i]));

@@ -107,7 +107,9 @@ Status inbox_list(CliContext& context, const CommandArgs& args)
         return {};
     }
     for (const auto& r : rows) {
-        auto text = [](const Json& j) { return j.is_string() ? printable(j.get<std::string>()) : std::string("-"); };
+        auto text = [](const Json& j) {
+            return j.is_string() ? printable(j.get<std::string>()) : std::string("-");
+        };
         context.out() << printable(r["handle"].get<std::string>()) << '\n'
                       << "  " << pad_right(r["received_at"].get<std::string>(), 21)
                       << pad_right(text(r["from"]), 40) << ' ' << format_size(r["size"].get<std::uint64_t>())
@@ -137,7 +139,9 @@ Json show_json(const Opened& o)
                 {"received_at", format_time(o.entry.received_at)},
                 {"size", o.entry.size},
                 {"headers", headers},
-                {"text", plain ? plain->text() : html ? html_to_text(html_text) : std::string()},
+                {"text", plain  ? plain->text()
+                         : html ? html_to_text(html_text)
+                                : std::string()},
                 {"text_from_html", plain == nullptr && html != nullptr},
                 {"html", html ? Json(html_text) : Json(nullptr)},
                 {"attachments", attachments},
@@ -199,15 +203,16 @@ Status inbox_save(CliContext& context, const CommandArgs& args)
         taken.insert(name);
         names.push_back(name);
         std::filesystem::path target = std::filesystem::path(*dir) / name;
-        if (!parsed->has("--force") && std::filesystem::symlink_status(target, ec).type()
-                                           != std::filesystem::file_type::not_found)
+        if (!parsed->has("--force") &&
+            std::filesystem::symlink_status(target, ec).type() != std::filesystem::file_type::not_found)
             return make_error(ErrorKind::failure, target.string() + " exists (--force replaces it)");
     }
     Json saved = Json::array();
     for (std::size_t i = 0; i < parts.size(); ++i) {
         std::filesystem::path target = std::filesystem::path(*dir) / names[i];
         if (Status s = write_new_file(target, parts[i]->body, parsed->has("--force")); !s) return s;
-        saved.push_back(Json{{"filename", names[i]}, {"path", target.string()}, {"size", parts[i]->body.size()}});
+        saved.push_back(
+            Json{{"filename", names[i]}, {"path", target.string()}, {"size", parts[i]->body.size()}});
         if (!parsed->has("--json"))
             context.out() << printable(target.string()) << " (" << parts[i]->body.size() << " bytes)\n";
     }

@@ -12,19 +12,14 @@ namespace mailqd {
 
 namespace {
 
-Error usage(std::string message)
-{
-    return make_error(ErrorKind::usage, std::move(message));
-}
+Error usage(std::string message) { return make_error(ErrorKind::usage, std::move(message)); }
 
 Result<ControlReply> ask(CliContext& context, const Json& request)
 {
     auto socket = context.control_socket();
-    if (!socket)
-        return socket.error();
+    if (!socket) return socket.error();
     auto reply = control_request(*socket, request);
-    if (!reply)
-        return context.explain(reply.error());
+    if (!reply) return context.explain(reply.error());
     return reply;
 }
 
@@ -33,8 +28,7 @@ Status ask_and_print(CliContext& context, const Json& request, bool json,
                      std::string (*render)(const Json&, TimePoint))
 {
     auto reply = ask(context, request);
-    if (!reply)
-        return reply.error();
+    if (!reply) return reply.error();
     if (json)
         context.out() << raw_result(reply->line) << '\n';
     else
@@ -45,13 +39,11 @@ Status ask_and_print(CliContext& context, const Json& request, bool json,
 
 // retry, hold, release, delete: IDs or --all (delete takes no --all: one
 // mistyped command must not empty the queue).
-Status change(CliContext& context, const CommandArgs& args, const std::string& cmd,
-              const char* done_word, bool allow_all)
+Status change(CliContext& context, const CommandArgs& args, const std::string& cmd, const char* done_word,
+              bool allow_all)
 {
-    auto parsed = allow_all ? parse_command_args(cmd, args, {{"--all"}})
-                            : parse_command_args(cmd, args, {});
-    if (!parsed)
-        return parsed.error();
+    auto parsed = allow_all ? parse_command_args(cmd, args, {{"--all"}}) : parse_command_args(cmd, args, {});
+    if (!parsed) return parsed.error();
     bool all = parsed->has("--all");
     if (all == !parsed->positional.empty())
         return usage(cmd + ": give queue IDs" + (allow_all ? " or --all" : ""));
@@ -61,8 +53,7 @@ Status change(CliContext& context, const CommandArgs& args, const std::string& c
     else
         request["ids"] = parsed->positional;
     auto reply = ask(context, request);
-    if (!reply)
-        return reply.error();
+    if (!reply) return reply.error();
     std::size_t n = 0;
     if (reply->result.is_object() && reply->result.contains("ids") && reply->result["ids"].is_array())
         n = reply->result["ids"].size();
@@ -76,15 +67,13 @@ Status change(CliContext& context, const CommandArgs& args, const std::string& c
 Status cmd_list(CliContext& context, const CommandArgs& args)
 {
     auto parsed = parse_command_args("list", args, {{"--json"}, {"--state", true}});
-    if (!parsed)
-        return parsed.error();
-    if (!parsed->positional.empty())
-        return usage("list: unexpected argument " + parsed->positional.front());
+    if (!parsed) return parsed.error();
+    if (!parsed->positional.empty()) return usage("list: unexpected argument " + parsed->positional.front());
     Json request{{"cmd", "list"}};
     if (auto state = parsed->value("--state")) {
         if (!recipient_state_from(*state))
-            return usage("list: unknown state " + printable(*state)
-                         + " (queued, deferred, held, sent, failed)");
+            return usage("list: unknown state " + printable(*state) +
+                         " (queued, deferred, held, sent, failed)");
         request["state"] = *state;
     }
     return ask_and_print(context, request, parsed->has("--json"), render_list);
@@ -93,19 +82,15 @@ Status cmd_list(CliContext& context, const CommandArgs& args)
 Status cmd_show(CliContext& context, const CommandArgs& args)
 {
     auto parsed = parse_command_args("show", args, {{"--json"}, {"--raw"}});
-    if (!parsed)
-        return parsed.error();
-    if (parsed->positional.size() != 1)
-        return usage("show: give one queue ID");
+    if (!parsed) return parsed.error();
+    if (parsed->positional.size() != 1) return usage("show: give one queue ID");
     bool raw = parsed->has("--raw");
     Json request{{"cmd", "show"}, {"id", parsed->positional.front()}};
-    if (raw)
-        request["raw"] = true;
+    if (raw) request["raw"] = true;
     if (!raw || parsed->has("--json"))
         return ask_and_print(context, request, parsed->has("--json"), render_show);
     auto reply = ask(context, request);
-    if (!reply)
-        return reply.error();
+    if (!reply) return reply.error();
     // The stored message, byte for byte (postcat-style), for piping.
     if (reply->result.is_object() && reply->result.contains("raw") && reply->result["raw"].is_string())
         context.out() << reply->result["raw"].get<std::string>();
@@ -136,10 +121,8 @@ Status cmd_delete(CliContext& context, const CommandArgs& args)
 Status cmd_stats(CliContext& context, const CommandArgs& args)
 {
     auto parsed = parse_command_args("stats", args, {{"--json"}});
-    if (!parsed)
-        return parsed.error();
-    if (!parsed->positional.empty())
-        return usage("stats: unexpected argument " + parsed->positional.front());
+    if (!parsed) return parsed.error();
+    if (!parsed->positional.empty()) return usage("stats: unexpected argument " + parsed->positional.front());
     return ask_and_print(context, {{"cmd", "stats"}}, parsed->has("--json"), render_stats);
 }
 

@@ -39,10 +39,17 @@ struct OptionSlots {
     std::vector<std::pair<std::string_view, std::vector<std::string>*>> lists;
 
     explicit OptionSlots(SendOptions& o)
-        : single{{"--from", &o.from}, {"--subject", &o.subject}, {"--text", &o.text},
-                 {"--text-file", &o.text_file}, {"--html-file", &o.html_file}},
-          lists{{"--to", &o.to}, {"--cc", &o.cc}, {"--bcc", &o.bcc}, {"--attach", &o.attach},
-                {"--inline", &o.inline_files}, {"--header", &o.headers}}
+        : single{{"--from", &o.from},
+                 {"--subject", &o.subject},
+                 {"--text", &o.text},
+                 {"--text-file", &o.text_file},
+                 {"--html-file", &o.html_file}},
+          lists{{"--to", &o.to},
+                {"--cc", &o.cc},
+                {"--bcc", &o.bcc},
+                {"--attach", &o.attach},
+                {"--inline", &o.inline_files},
+                {"--header", &o.headers}}
     {
     }
 };
@@ -54,7 +61,11 @@ Result<SendOptions> parse_send_args(const CommandArgs& args)
     std::vector<std::string>* file_list = nullptr;  // --attach/--inline taking more names
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string arg = args[i];
-        if (arg == "--dry-run") { o.dry_run = true; file_list = nullptr; continue; }
+        if (arg == "--dry-run") {
+            o.dry_run = true;
+            file_list = nullptr;
+            continue;
+        }
         if (arg.rfind("--", 0) != 0 || arg == "--") {
             if (!file_list || arg == "--") return usage("unexpected argument '" + arg + "'");
             file_list->push_back(arg);
@@ -69,8 +80,7 @@ Result<SendOptions> parse_send_args(const CommandArgs& args)
                                    [&](const auto& s) { return s.first == arg; });
         auto list = std::find_if(slots.lists.begin(), slots.lists.end(),
                                  [&](const auto& s) { return s.first == arg; });
-        if (single == slots.single.end() && list == slots.lists.end())
-            return usage("unknown option " + arg);
+        if (single == slots.single.end() && list == slots.lists.end()) return usage("unknown option " + arg);
         if (!value) {
             if (i + 1 >= args.size()) return usage(arg + " needs a value");
             value = args[++i];

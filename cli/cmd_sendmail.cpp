@@ -11,10 +11,7 @@ namespace mailqd {
 
 namespace {
 
-Error usage(std::string message)
-{
-    return make_error(ErrorKind::usage, std::move(message));
-}
+Error usage(std::string message) { return make_error(ErrorKind::usage, std::move(message)); }
 
 // Letters that take a value (attached or the next argument). Only b, C, F,
 // f, r and o mean something here; the rest are read and ignored, so their
@@ -26,28 +23,20 @@ constexpr std::string_view letters_plain = "GIimnstUv";
 Status apply_value(char letter, const std::string& value, SendmailOptions& options)
 {
     switch (letter) {
-    case 'f':
-    case 'r':
-        options.sender = value;
-        break;
-    case 'F':
-        options.full_name = value;
-        break;
-    case 'C':
-        options.config = value;
-        break;
-    case 'o':
-        if (value == "i")
-            options.ignore_dots = true;  // other -oX: delivery mode, error mode: ours
-        break;
-    case 'b':
-        if (value == "p")
-            options.mode = SendmailOptions::Mode::list;
-        else if (value != "m")
-            return usage("-b" + printable(value) + " is not supported (only -bm and -bp)");
-        break;
-    default:
-        break;  // -B8BITMIME, -N never, -R hdrs, -V envid, -h, -L, -O ...: ignored
+        case 'f':
+        case 'r': options.sender = value; break;
+        case 'F': options.full_name = value; break;
+        case 'C': options.config = value; break;
+        case 'o':
+            if (value == "i") options.ignore_dots = true;  // other -oX: delivery mode, error mode: ours
+            break;
+        case 'b':
+            if (value == "p")
+                options.mode = SendmailOptions::Mode::list;
+            else if (value != "m")
+                return usage("-b" + printable(value) + " is not supported (only -bm and -bp)");
+            break;
+        default: break;  // -B8BITMIME, -N never, -R hdrs, -V envid, -h, -L, -O ...: ignored
     }
     return {};
 }
@@ -63,10 +52,8 @@ Status parse_cluster(const std::vector<std::string>& args, std::size_t& i, Sendm
             return {};
         }
         if (letters_plain.find(letter) != std::string_view::npos) {
-            if (letter == 'i')
-                options.ignore_dots = true;
-            if (letter == 't')
-                options.extract_recipients = true;
+            if (letter == 'i') options.ignore_dots = true;
+            if (letter == 't') options.extract_recipients = true;
             continue;
         }
         if (letters_with_value.find(letter) == std::string_view::npos)
@@ -105,18 +92,14 @@ Result<SendmailOptions> parse_sendmail_args(const std::vector<std::string>& args
 Status run_sendmail(const std::vector<std::string>& args, std::istream& in, std::ostream& out)
 {
     auto options = parse_sendmail_args(args);
-    if (!options)
-        return options.error();
+    if (!options) return options.error();
     GlobalOptions global;
     global.config = options->config;
     CliContext context(Personality::sendmail, global, in, out);
     switch (options->mode) {
-    case SendmailOptions::Mode::list:
-        return cmd_list(context, {});
-    case SendmailOptions::Mode::retry:
-        return cmd_retry(context, {"--all"});
-    case SendmailOptions::Mode::send:
-        break;
+        case SendmailOptions::Mode::list: return cmd_list(context, {});
+        case SendmailOptions::Mode::retry: return cmd_retry(context, {"--all"});
+        case SendmailOptions::Mode::send: break;
     }
     if (!options->extract_recipients && options->recipients.empty())
         return usage("no recipients given (name them, or use -t to read them from the headers)");
@@ -128,8 +111,7 @@ Status run_sendmail(const std::vector<std::string>& args, std::istream& in, std:
     request.lenient_headers = true;
     request.full_name = options->full_name;
     auto id = submit_stdin(context, request, !options->ignore_dots);
-    if (!id)
-        return id.error();
+    if (!id) return id.error();
     return {};
 }
 

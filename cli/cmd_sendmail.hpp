@@ -19,10 +19,10 @@ namespace mailqd {
 struct SendmailOptions {
     enum class Mode { send, list, retry };
     Mode mode = Mode::send;
-    bool extract_recipients = false;       // -t
-    bool ignore_dots = false;              // -i, -oi
-    std::optional<std::string> sender;     // -f A, -r A
-    std::string full_name;                 // -F NAME
+    bool extract_recipients = false;              // -t
+    bool ignore_dots = false;                     // -i, -oi
+    std::optional<std::string> sender;            // -f A, -r A
+    std::string full_name;                        // -F NAME
     std::optional<std::filesystem::path> config;  // -C FILE (Postfix's spelling)
     std::vector<std::string> recipients;
 };

@@ -11,37 +11,30 @@ namespace mailqd {
 Result<std::string> submit_stdin(CliContext& context, const SubmitRequest& request, bool dot_ends)
 {
     auto hostname = context.hostname();
-    if (!hostname)
-        return hostname.error();
+    if (!hostname) return hostname.error();
     auto socket = context.submit_socket();
-    if (!socket)
-        return socket.error();
+    if (!socket) return socket.error();
     std::string raw = read_message(context.in(), dot_ends);
     auto submission = prepare_submission(raw, request, local_identity(*hostname));
-    if (!submission)
-        return submission.error();
+    if (!submission) return submission.error();
     SubmitClientOptions options;
     options.helo = *hostname;
-    auto id = submit_message(*socket, submission->sender, submission->recipients,
-                             submission->data, options);
-    if (!id)
-        return context.explain(id.error());
+    auto id = submit_message(*socket, submission->sender, submission->recipients, submission->data, options);
+    if (!id) return context.explain(id.error());
     return id;
 }
 
 Status cmd_submit(CliContext& context, const CommandArgs& args)
 {
     auto parsed = parse_command_args("submit", args, {{"-f", true}});
-    if (!parsed)
-        return parsed.error();
+    if (!parsed) return parsed.error();
     SubmitRequest request;
     request.sender = parsed->value("-f");
     request.recipients = parsed->positional;
     request.recipients_from_headers = request.recipients.empty();
     request.sender_from_headers = true;
     auto id = submit_stdin(context, request, false);
-    if (!id)
-        return id.error().context("submit");
+    if (!id) return id.error().context("submit");
     context.out() << *id << '\n';
     context.out().flush();
     return {};

@@ -1,13 +1,13 @@
 // Maildir listing, lookup and attachment files (see inbox_maildir.hpp).
 #include "cli/inbox_maildir.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace mailqd {
 
@@ -58,9 +58,10 @@ Result<std::vector<MaildirEntry>> list_maildir(const fs::path& maildir, bool new
 
 Result<MaildirEntry> find_in_maildir(const fs::path& maildir, std::string_view handle)
 {
-    if (handle.empty() || handle.find('/') != std::string_view::npos || handle.front() == '.'
-        || handle.find('\0') != std::string_view::npos)
-        return make_error(ErrorKind::usage, "bad handle \"" + std::string(handle) + "\" (a file name from mailqctl inbox)");
+    if (handle.empty() || handle.find('/') != std::string_view::npos || handle.front() == '.' ||
+        handle.find('\0') != std::string_view::npos)
+        return make_error(ErrorKind::usage,
+                          "bad handle \"" + std::string(handle) + "\" (a file name from mailqctl inbox)");
     auto all = list_maildir(maildir, false);
     if (!all) return all.error();
     for (const auto& e : *all)
@@ -73,8 +74,8 @@ Result<MaildirEntry> find_in_maildir(const fs::path& maildir, std::string_view h
 Result<std::string> read_maildir_file(const MaildirEntry& entry, std::uint64_t max_bytes)
 {
     if (entry.size > max_bytes)
-        return make_error(ErrorKind::failure, entry.path.string() + ": larger than "
-                                                  + std::to_string(max_bytes) + " bytes");
+        return make_error(ErrorKind::failure,
+                          entry.path.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
     std::ifstream in(entry.path, std::ios::binary);
     if (!in) return make_error(ErrorKind::io, entry.path.string() + ": " + std::strerror(errno));
     std::string data;
@@ -114,7 +115,8 @@ Status write_new_file(const fs::path& path, std::string_view data, bool force)
     }
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) {
-        if (errno == EEXIST) return make_error(ErrorKind::failure, path.string() + " exists (--force replaces it)");
+        if (errno == EEXIST)
+            return make_error(ErrorKind::failure, path.string() + " exists (--force replaces it)");
         return make_error(errno == EACCES ? ErrorKind::permission : ErrorKind::io,
                           path.string() + ": " + std::strerror(errno));
     }

@@ -12,23 +12,18 @@ namespace {
 
 std::string str(const Json& j, const char* key, std::string fallback = "-")
 {
-    if (!j.is_object())
-        return fallback;
+    if (!j.is_object()) return fallback;
     auto it = j.find(key);
-    if (it == j.end() || !it->is_string())
-        return fallback;
+    if (it == j.end() || !it->is_string()) return fallback;
     return printable(it->get<std::string>());
 }
 
 std::uint64_t num(const Json& j, const char* key)
 {
-    if (!j.is_object())
-        return 0;
+    if (!j.is_object()) return 0;
     auto it = j.find(key);
-    if (it == j.end() || !it->is_number())
-        return 0;
-    if (it->is_number_unsigned())
-        return it->get<std::uint64_t>();
+    if (it == j.end() || !it->is_number()) return 0;
+    if (it->is_number_unsigned()) return it->get<std::uint64_t>();
     auto value = it->get<double>();
     return value > 0 ? static_cast<std::uint64_t>(value) : 0;
 }
@@ -36,8 +31,7 @@ std::uint64_t num(const Json& j, const char* key)
 const Json& array_at(const Json& j, const char* key)
 {
     static const Json empty = Json::array();
-    if (!j.is_object())
-        return empty;
+    if (!j.is_object()) return empty;
     auto it = j.find(key);
     return (it != j.end() && it->is_array()) ? *it : empty;
 }
@@ -60,22 +54,19 @@ std::string recipient_progress(const Json& rcpt, TimePoint now)
     std::string out = plural(num(rcpt, "attempts"), "attempt");
     if (rcpt.is_object() && rcpt.contains("next_attempt_at") && rcpt["next_attempt_at"].is_string()) {
         auto next = parse_time(rcpt["next_attempt_at"].get<std::string>());
-        if (next)
-            out += ", next in " + format_age((*next - now).count());
+        if (next) out += ", next in " + format_age((*next - now).count());
     }
     return out;
 }
 
 // The recipient block shared by list and show: state, address, progress,
 // then the last reply on its own line so long replies stay readable.
-void write_recipient(std::ostringstream& out, const Json& rcpt, TimePoint now,
-                     std::string_view indent)
+void write_recipient(std::ostringstream& out, const Json& rcpt, TimePoint now, std::string_view indent)
 {
     out << indent << pad_right(str(rcpt, "state"), 9) << ' ' << str(rcpt, "address") << "  ("
         << recipient_progress(rcpt, now) << ")\n";
     std::string reply = str(rcpt, "last_reply", "");
-    if (!reply.empty())
-        out << indent << std::string(10, ' ') << reply << '\n';
+    if (!reply.empty()) out << indent << std::string(10, ' ') << reply << '\n';
 }
 
 // "183" or "2314 (2.3K)": exact bytes, and the short form when it differs.
@@ -89,8 +80,7 @@ std::string size_text(std::uint64_t bytes)
 std::string optional_time(const Json& j, const char* key, TimePoint now)
 {
     std::string at = str(j, key, "");
-    if (at.empty())
-        return "never";
+    if (at.empty()) return "never";
     return at + " (" + age_since(j[key], now) + " ago)";
 }
 
@@ -98,34 +88,29 @@ std::string optional_time(const Json& j, const char* key, TimePoint now)
 
 std::string age_since(const Json& time, TimePoint now)
 {
-    if (!time.is_string())
-        return "-";
+    if (!time.is_string()) return "-";
     auto t = parse_time(time.get<std::string>());
-    if (!t)
-        return "-";
+    if (!t) return "-";
     return format_age((now - *t).count());
 }
 
 std::string render_list(const Json& messages, TimePoint now)
 {
-    if (!messages.is_array() || messages.empty())
-        return "Mail queue is empty\n";
+    if (!messages.is_array() || messages.empty()) return "Mail queue is empty\n";
     std::size_t id_width = 2;
-    for (const auto& m : messages)
-        id_width = std::max(id_width, str(m, "id").size());
+    for (const auto& m : messages) id_width = std::max(id_width, str(m, "id").size());
 
     std::ostringstream out;
-    out << pad_right("ID", id_width) << "  " << pad_right("AGE", 5) << ' ' << pad_right("SIZE", 6)
-        << ' ' << pad_right("STATE", 9) << ' ' << "SENDER\n";
+    out << pad_right("ID", id_width) << "  " << pad_right("AGE", 5) << ' ' << pad_right("SIZE", 6) << ' '
+        << pad_right("STATE", 9) << ' ' << "SENDER\n";
     std::uint64_t total = 0;
     for (const auto& m : messages) {
         total += num(m, "size");
         out << pad_right(str(m, "id"), id_width) << "  "
             << pad_right(age_since(m.value("received_at", Json()), now), 5) << ' '
-            << pad_right(format_size(num(m, "size")), 6) << ' ' << pad_right(str(m, "state"), 9)
-            << ' ' << sender_of(m) << '\n';
-        for (const auto& rcpt : array_at(m, "recipients"))
-            write_recipient(out, rcpt, now, "    ");
+            << pad_right(format_size(num(m, "size")), 6) << ' ' << pad_right(str(m, "state"), 9) << ' '
+            << sender_of(m) << '\n';
+        for (const auto& rcpt : array_at(m, "recipients")) write_recipient(out, rcpt, now, "    ");
     }
     out << "-- " << plural(messages.size(), "message") << ", " << format_size(total) << '\n';
     return out.str();
@@ -141,13 +126,12 @@ std::string render_show(const Json& message, TimePoint now)
         << "Sender:     " << sender_of(message) << '\n'
         << "Submitter:  " << str(message, "submitter") << '\n';
     out << "\nRecipients:\n";
-    for (const auto& rcpt : array_at(message, "recipients"))
-        write_recipient(out, rcpt, now, "  ");
+    for (const auto& rcpt : array_at(message, "recipients")) write_recipient(out, rcpt, now, "  ");
     const Json& attempts = array_at(message, "attempts");
     out << "\nAttempts:" << (attempts.empty() ? " none\n" : "\n");
     for (const auto& a : attempts)
-        out << "  " << str(a, "at") << "  " << str(a, "relay") << "  " << str(a, "recipient")
-            << "\n    " << str(a, "reply") << '\n';
+        out << "  " << str(a, "at") << "  " << str(a, "relay") << "  " << str(a, "recipient") << "\n    "
+            << str(a, "reply") << '\n';
     return out.str();
 }
 
@@ -156,28 +140,24 @@ std::string render_stats(const Json& stats, TimePoint now)
     const Json& q = stats.is_object() && stats.contains("queue") ? stats["queue"] : Json();
     std::ostringstream out;
     out << "Queue:  " << num(q, "queued") << " queued, " << num(q, "deferred") << " deferred, "
-        << num(q, "held") << " held, " << num(q, "sent") << " sent, " << num(q, "failed")
-        << " failed";
+        << num(q, "held") << " held, " << num(q, "sent") << " sent, " << num(q, "failed") << " failed";
     if (q.is_object() && q.contains("oldest_age_s") && q["oldest_age_s"].is_number())
         out << "; oldest " << format_age(q["oldest_age_s"].get<std::int64_t>());
     out << '\n';
     const Json& relays = array_at(stats, "relays");
     out << "\nRelays:" << (relays.empty() ? " none\n" : "\n");
     for (const auto& r : relays) {
-        out << "  " << str(r, "name") << ": " << num(r, "in_flight") << " in flight, "
-            << num(r, "sent") << " sent, " << num(r, "failed") << " failed, "
-            << num(r, "deferred") << " deferred\n"
+        out << "  " << str(r, "name") << ": " << num(r, "in_flight") << " in flight, " << num(r, "sent")
+            << " sent, " << num(r, "failed") << " failed, " << num(r, "deferred") << " deferred\n"
             << "    last success: " << optional_time(r, "last_success_at", now) << '\n';
-        if (std::string e = str(r, "last_error", ""); !e.empty())
-            out << "    last error:   " << e << '\n';
+        if (std::string e = str(r, "last_error", ""); !e.empty()) out << "    last error:   " << e << '\n';
     }
     const Json& mailboxes = array_at(stats, "mailboxes");
     out << "\nMailboxes:" << (mailboxes.empty() ? " none\n" : "\n");
     for (const auto& m : mailboxes) {
         out << "  " << str(m, "name") << ": " << num(m, "fetched") << " fetched\n"
             << "    last fetch:   " << optional_time(m, "last_fetch_at", now) << '\n';
-        if (std::string e = str(m, "last_error", ""); !e.empty())
-            out << "    last error:   " << e << '\n';
+        if (std::string e = str(m, "last_error", ""); !e.empty()) out << "    last error:   " << e << '\n';
     }
     return out.str();
 }
@@ -196,11 +176,9 @@ FetchView render_fetch(const Json& result)
     };
     const Json& list = result.is_array() ? result : array_at(result, "mailboxes");
     if (!list.empty()) {
-        for (const auto& entry : list)
-            add(str(entry, "name"), entry);
+        for (const auto& entry : list) add(str(entry, "name"), entry);
     } else if (result.is_object() && !result.contains("mailboxes")) {
-        for (const auto& [name, entry] : result.items())
-            add(printable(name), entry);
+        for (const auto& [name, entry] : result.items()) add(printable(name), entry);
     }
     return view;
 }

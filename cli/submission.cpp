@@ -1,9 +1,9 @@
 // stdin message -> envelope and data (see submission.hpp).
 #include "cli/submission.hpp"
 
-#include <algorithm>
 #include <pwd.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include "spool/message.hpp"
 #include "spool/message_text.hpp"
@@ -12,19 +12,14 @@ namespace mailqd {
 
 namespace {
 
-Error bad(std::string message)
-{
-    return make_error(ErrorKind::bad_message, std::move(message));
-}
+Error bad(std::string message) { return make_error(ErrorKind::bad_message, std::move(message)); }
 
 // A header field line ("Name: value") or a continuation (leading WSP).
 bool looks_like_header_line(std::string_view line)
 {
-    if (!line.empty() && is_wsp(line.front()))
-        return true;
+    if (!line.empty() && is_wsp(line.front())) return true;
     auto colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0)
-        return false;
+    if (colon == std::string_view::npos || colon == 0) return false;
     return std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon),
                        [](char c) { return c > 0x20 && c < 0x7f; });
 }
@@ -36,11 +31,9 @@ std::string with_header_break(std::string text)
     std::size_t pos = 0;
     while (pos < text.size()) {
         auto end = text.find("\r\n", pos);
-        if (end == std::string::npos)
-            end = text.size();
+        if (end == std::string::npos) end = text.size();
         std::string_view line(text.data() + pos, end - pos);
-        if (line.empty())
-            return text;  // the header already ends here
+        if (line.empty()) return text;  // the header already ends here
         if (!looks_like_header_line(line) || (pos == 0 && is_wsp(line.front()))) {
             text.insert(pos, "\r\n");
             return text;
@@ -54,9 +47,9 @@ std::string with_header_break(std::string text)
 bool same_address(std::string_view a, std::string_view b)
 {
     auto at_a = a.rfind('@'), at_b = b.rfind('@');
-    return a.substr(0, at_a) == b.substr(0, at_b)
-           && iequals(at_a == std::string_view::npos ? "" : a.substr(at_a),
-                      at_b == std::string_view::npos ? "" : b.substr(at_b));
+    return a.substr(0, at_a) == b.substr(0, at_b) &&
+           iequals(at_a == std::string_view::npos ? "" : a.substr(at_a),
+                   at_b == std::string_view::npos ? "" : b.substr(at_b));
 }
 
 void add_unique(std::vector<std::string>& list, std::vector<std::string> more)
@@ -64,22 +57,18 @@ void add_unique(std::vector<std::string>& list, std::vector<std::string> more)
     for (auto& address : more) {
         bool seen = std::any_of(list.begin(), list.end(),
                                 [&](const std::string& a) { return same_address(a, address); });
-        if (!seen)
-            list.push_back(std::move(address));
+        if (!seen) list.push_back(std::move(address));
     }
 }
 
-Result<std::vector<std::string>> header_recipients(const HeaderBlock& headers,
-                                                   const std::string& hostname)
+Result<std::vector<std::string>> header_recipients(const HeaderBlock& headers, const std::string& hostname)
 {
     std::vector<std::string> out;
     for (const char* name : {"To", "Cc", "Bcc"}) {
         for (const HeaderField* field : headers.find_all(name)) {
-            if (trim_wsp(field->value).empty())
-                continue;  // "Bcc:" alone is allowed and common
+            if (trim_wsp(field->value).empty()) continue;  // "Bcc:" alone is allowed and common
             auto addresses = parse_address_list(field->value, hostname);
-            if (!addresses)
-                return addresses.error().context(std::string(name) + " header");
+            if (!addresses) return addresses.error().context(std::string(name) + " header");
             add_unique(out, std::move(*addresses));
         }
     }
@@ -92,63 +81,53 @@ Result<std::string> choose_sender(const HeaderBlock& headers, const SubmitReques
                                   const LocalIdentity& me)
 {
     if (request.sender) {
-        if (trim_wsp(*request.sender).empty())
-            return std::string();  // -f '' : the null sender, as "<>"
+        if (trim_wsp(*request.sender).empty()) return std::string();  // -f '' : the null sender, as "<>"
         auto sender = parse_mailbox(*request.sender, true, me.hostname);
-        if (!sender)
-            return sender.error().context("sender");
+        if (!sender) return sender.error().context("sender");
         return *sender;
     }
     if (request.sender_from_headers) {
         for (const char* name : {"Sender", "From"}) {
             const HeaderField* field = headers.find(name);
-            if (field == nullptr)
-                continue;
+            if (field == nullptr) continue;
             auto addresses = parse_address_list(field->value, me.hostname);
-            if (!addresses)
-                return addresses.error().context(std::string(name) + " header");
-            if (!addresses->empty())
-                return addresses->front();
+            if (!addresses) return addresses.error().context(std::string(name) + " header");
+            if (!addresses->empty()) return addresses->front();
         }
     }
     return me.user + "@" + me.hostname;
 }
 
-Result<std::vector<std::string>> choose_recipients(const HeaderBlock& headers,
-                                                   const SubmitRequest& request,
+Result<std::vector<std::string>> choose_recipients(const HeaderBlock& headers, const SubmitRequest& request,
                                                    const LocalIdentity& me)
 {
     std::vector<std::string> recipients;
     for (const auto& arg : request.recipients) {
         auto parsed = parse_recipient_argument(arg, me.hostname);
-        if (!parsed)
-            return parsed.error();
+        if (!parsed) return parsed.error();
         add_unique(recipients, std::move(*parsed));
     }
     if (request.recipients_from_headers) {
         auto from_headers = header_recipients(headers, me.hostname);
-        if (!from_headers)
-            return from_headers.error();
+        if (!from_headers) return from_headers.error();
         add_unique(recipients, std::move(*from_headers));
     }
     if (recipients.empty())
-        return bad(request.recipients_from_headers ? "no recipients in To:, Cc: or Bcc:"
-                                                   : "no recipients");
+        return bad(request.recipients_from_headers ? "no recipients in To:, Cc: or Bcc:" : "no recipients");
     return recipients;
 }
 
 bool needs_quoting(std::string_view name)
 {
     return std::any_of(name.begin(), name.end(), [](char c) {
-        return !(std::isalnum(static_cast<unsigned char>(c)) || c == ' '
-                 || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos);
+        return !(std::isalnum(static_cast<unsigned char>(c)) || c == ' ' ||
+                 std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos);
     });
 }
 
 std::string base64(std::string_view in)
 {
-    static constexpr char table[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     for (std::size_t i = 0; i < in.size(); i += 3) {
         unsigned n = static_cast<unsigned char>(in[i]) << 16;
@@ -176,12 +155,10 @@ LocalIdentity local_identity(std::string hostname)
     return me;
 }
 
-Result<std::vector<std::string>> parse_recipient_argument(std::string_view text,
-                                                          const std::string& hostname)
+Result<std::vector<std::string>> parse_recipient_argument(std::string_view text, const std::string& hostname)
 {
     auto addresses = parse_address_list(text, hostname);
-    if (!addresses)
-        return addresses.error().context("recipient");
+    if (!addresses) return addresses.error().context("recipient");
     return addresses;
 }
 
@@ -189,20 +166,16 @@ std::string make_from_header(const std::string& address, std::string_view full_n
 {
     std::string name;
     for (char c : full_name)  // no header injection through -F
-        if (c != '\r' && c != '\n')
-            name += c;
+        if (c != '\r' && c != '\n') name += c;
     name = std::string(trim_wsp(name));
-    if (name.empty())
-        return "From: " + address + "\r\n";
-    bool ascii = std::none_of(name.begin(), name.end(),
-                              [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-    if (!ascii)
-        return "From: =?UTF-8?B?" + base64(name) + "?= <" + address + ">\r\n";
+    if (name.empty()) return "From: " + address + "\r\n";
+    bool ascii =
+        std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    if (!ascii) return "From: =?UTF-8?B?" + base64(name) + "?= <" + address + ">\r\n";
     if (needs_quoting(name)) {
         std::string quoted = "\"";
         for (char c : name) {
-            if (c == '"' || c == '\\')
-                quoted += '\\';
+            if (c == '"' || c == '\\') quoted += '\\';
             quoted += c;
         }
         name = quoted + "\"";
@@ -216,11 +189,9 @@ std::string read_message(std::istream& in, bool dot_ends)
     std::string line;
     while (std::getline(in, line)) {
         bool complete = !in.eof();  // getline stopped at a newline
-        if (dot_ends && (line == "." || line == ".\r"))
-            break;
+        if (dot_ends && (line == "." || line == ".\r")) break;
         text += line;
-        if (complete)
-            text += '\n';
+        if (complete) text += '\n';
     }
     return text;
 }
@@ -229,25 +200,20 @@ Result<Submission> prepare_submission(std::string_view raw, const SubmitRequest&
                                       const LocalIdentity& me)
 {
     std::string text = normalize_crlf(raw);
-    if (request.lenient_headers)
-        text = with_header_break(std::move(text));
+    if (request.lenient_headers) text = with_header_break(std::move(text));
     auto headers = parse_headers(text);
-    if (!headers)
-        return headers.error().context("message header");
+    if (!headers) return headers.error().context("message header");
 
     Submission out;
     auto sender = choose_sender(*headers, request, me);
-    if (!sender)
-        return sender.error();
+    if (!sender) return sender.error();
     out.sender = std::move(*sender);
     auto recipients = choose_recipients(*headers, request, me);
-    if (!recipients)
-        return recipients.error();
+    if (!recipients) return recipients.error();
     out.recipients = std::move(*recipients);
 
     // Bcc goes before From is added: the field ranges are of text as parsed.
-    if (request.recipients_from_headers)
-        remove_header_fields(text, *headers, "Bcc");
+    if (request.recipients_from_headers) remove_header_fields(text, *headers, "Bcc");
     if (request.add_from && headers->find("From") == nullptr) {
         std::string from = out.sender.empty() ? me.user + "@" + me.hostname : out.sender;
         text.insert(0, make_from_header(from, request.full_name));

@@ -52,8 +52,7 @@ std::string read_message(std::istream& in, bool dot_ends);
 
 // "user@host" for a bare "user"; anything with an @ is parsed as an address
 // list ("a@b, Name <c@d>"). Error (bad_message) when it does not parse.
-Result<std::vector<std::string>> parse_recipient_argument(std::string_view text,
-                                                          const std::string& hostname);
+Result<std::vector<std::string>> parse_recipient_argument(std::string_view text, const std::string& hostname);
 
 // The From: line (with CRLF) for an address and an optional display name:
 // a quoted string, or RFC 2047 UTF-8 when it is not ASCII.

@@ -27,8 +27,7 @@ struct SubmitClientOptions {
 // temporary (75); a 5xx to MAIL, RCPT or DATA -> bad_message (65) with the
 // server's text; a broken conversation -> unavailable.
 Result<std::string> submit_message(const std::filesystem::path& socket, const std::string& sender,
-                                   const std::vector<std::string>& recipients,
-                                   std::string_view data,
+                                   const std::vector<std::string>& recipients, std::string_view data,
                                    const SubmitClientOptions& options = {});
 
 // "ID" from "2.0.0 Ok: queued as ID" (the text after the code); empty if the

@@ -1,8 +1,8 @@
 // See daemon.hpp.
 #include "daemon/daemon.hpp"
 
-#include <csignal>
 #include <spdlog/spdlog.h>
+#include <csignal>
 
 #include "daemon/logging.hpp"
 #include "daemon/net/spawn.hpp"
@@ -19,20 +19,21 @@ void warn_restart_needed(const Config& old_config, const Config& next)
     auto warn = [](const char* key) { spdlog::warn("reload: {} changed; it takes effect on restart", key); };
     if (old_config.queue.database != next.queue.database) warn("queue.database");
     if (old_config.queue.spool != next.queue.spool) warn("queue.spool");
-    if (old_config.submit.socket != next.submit.socket || old_config.submit.socket_mode != next.submit.socket_mode
-        || old_config.submit.socket_group != next.submit.socket_group)
+    if (old_config.submit.socket != next.submit.socket ||
+        old_config.submit.socket_mode != next.submit.socket_mode ||
+        old_config.submit.socket_group != next.submit.socket_group)
         warn("submit.socket");
     if (old_config.submit.listen != next.submit.listen) warn("submit.listen");
-    if (old_config.control.socket != next.control.socket || old_config.control.socket_mode != next.control.socket_mode
-        || old_config.control.socket_group != next.control.socket_group)
+    if (old_config.control.socket != next.control.socket ||
+        old_config.control.socket_mode != next.control.socket_mode ||
+        old_config.control.socket_group != next.control.socket_group)
         warn("control.socket");
 }
 
 }  // namespace
 
 Daemon::Daemon(Config config)
-    : config_(std::move(config)), notifier_(io_.get_executor()),
-      signals_(io_, SIGTERM, SIGINT, SIGHUP)
+    : config_(std::move(config)), notifier_(io_.get_executor()), signals_(io_, SIGTERM, SIGINT, SIGHUP)
 {
 }
 
@@ -97,7 +98,8 @@ Status Daemon::start_doors()
     submit_ = std::make_unique<SubmitServer>(io_.get_executor(), submit_options(config_), accept);
     if (Status s = ensure_directory(config_.submit.socket.parent_path(), 0755); !s) return s;
     if (Status s = submit_->listen_unix(config_.submit.socket, config_.submit.socket_mode,
-                                        config_.submit.socket_group); !s)
+                                        config_.submit.socket_group);
+        !s)
         return s.error().context("submit.socket");
     if (!config_.submit.listen.empty())
         if (Status s = submit_->listen_tcp(config_.submit.listen); !s)
@@ -106,7 +108,8 @@ Status Daemon::start_doors()
     commands_ = std::make_unique<ControlCommands>(*reader_, *writer_, events_, config_, hooks_);
     control_ = std::make_unique<ControlServer>(io_.get_executor(), *commands_);
     if (Status s = control_->listen(config_.control.socket, config_.control.socket_mode,
-                                    config_.control.socket_group); !s)
+                                    config_.control.socket_group);
+        !s)
         return s.error().context("control.socket");
 
     watcher_ = std::make_unique<SpoolWatcher>(io_.get_executor(), std::move(*spool), *reader_, *intake_,

@@ -13,10 +13,10 @@
 #include <memory>
 #include <optional>
 
-#include "daemon/net/asio.hpp"
 #include "daemon/control/control_commands.hpp"
 #include "daemon/control/control_server.hpp"
 #include "daemon/intake.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/pop3/pop3_fetcher.hpp"
 #include "daemon/purger.hpp"
 #include "daemon/queue_events.hpp"

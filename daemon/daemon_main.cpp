@@ -1,7 +1,7 @@
 // mailqd_main: argv -> config -> Daemon::run, and the small config-derived
 // values the daemon needs (hostname, per-component options).
-#include <iostream>
 #include <spdlog/spdlog.h>
+#include <iostream>
 
 #include "daemon/daemon.hpp"
 #include "daemon/daemon_options.hpp"

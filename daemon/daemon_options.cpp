@@ -13,12 +13,10 @@ namespace po = boost::program_options;
 std::variant<DaemonOptions, int> parse_daemon_options(int argc, char** argv)
 {
     po::options_description visible("Usage: mailqd [-c FILE] [--check-config] [--version] [--help]");
-    visible.add_options()
-        ("config,c", po::value<std::string>()->value_name("FILE"),
-         "config file (default: $MAILQD_CONFIG, else /etc/mailqd/mailqd.conf)")
-        ("check-config", "validate the config file, print its problems and exit (0 ok, 78 not)")
-        ("version", "print the version and exit")
-        ("help,h", "print this help and exit");
+    visible.add_options()("config,c", po::value<std::string>()->value_name("FILE"),
+                          "config file (default: $MAILQD_CONFIG, else /etc/mailqd/mailqd.conf)")(
+        "check-config", "validate the config file, print its problems and exit (0 ok, 78 not)")(
+        "version", "print the version and exit")("help,h", "print this help and exit");
     po::variables_map vm;
     try {
         // `mailqd --check-config FILE`: the file may also come as an operand.
@@ -39,8 +37,8 @@ std::variant<DaemonOptions, int> parse_daemon_options(int argc, char** argv)
         return 0;
     }
     DaemonOptions options;
-    options.config = vm.count("config") ? std::filesystem::path(vm["config"].as<std::string>())
-                                        : default_config_path();
+    options.config =
+        vm.count("config") ? std::filesystem::path(vm["config"].as<std::string>()) : default_config_path();
     options.check_config = vm.count("check-config") > 0;
     return options;
 }

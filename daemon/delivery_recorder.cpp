@@ -1,13 +1,13 @@
 // See delivery_recorder.hpp.
 #include "daemon/delivery_recorder.hpp"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <memory>
-#include <spdlog/spdlog.h>
 
+#include "daemon/logging.hpp"
 #include "daemon/net/spawn.hpp"
 #include "spool/dsn_builder.hpp"
-#include "daemon/logging.hpp"
 
 namespace mailqd {
 namespace {
@@ -125,7 +125,8 @@ void DeliveryRecorder::commit(const Delivery& delivery, std::vector<AttemptOutco
             Status s = store.record_attempt(outcome, now);
             // Deleted meanwhile, or settled by someone else: nothing to record.
             if (!s && s.error().kind != ErrorKind::not_found)
-                spdlog::warn("recipient {}: attempt not recorded: {}", outcome.recipient_id, s.error().message);
+                spdlog::warn("recipient {}: attempt not recorded: {}", outcome.recipient_id,
+                             s.error().message);
         }
         return {};
     };
@@ -168,8 +169,13 @@ void DeliveryRecorder::bounce(const Delivery& delivery, const std::vector<Attemp
         spdlog::error("{}: cannot bounce: {}", delivery.message_id, data.error().message);
         return;
     }
-    DsnInput input{policy_.hostname, delivery.message_id, delivery.sender, delivery.received_at,
-                   now_seconds(), std::move(failed), *data};
+    DsnInput input{policy_.hostname,
+                   delivery.message_id,
+                   delivery.sender,
+                   delivery.received_at,
+                   now_seconds(),
+                   std::move(failed),
+                   *data};
     spawn_logged(io_, accept_bounce(intake_, delivery.message_id, build_dsn(input)), "bounce");
 }
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "daemon/net/asio.hpp"
 #include "daemon/delivery_types.hpp"
 #include "daemon/intake.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/smtp/smtp_client.hpp"
 #include "spool/store.hpp"
 #include "spool/store_writer.hpp"
@@ -33,8 +33,9 @@ public:
 
     DeliveryRecorder(asio::any_io_executor io, StoreWriter& writer, Store& reader, Intake& intake,
                      Settled settled)
-        : io_(std::move(io)), writer_(writer), reader_(reader), intake_(intake),
-          settled_(std::move(settled)) {}
+        : io_(std::move(io)), writer_(writer), reader_(reader), intake_(intake), settled_(std::move(settled))
+    {
+    }
 
     void set_policy(DeliveryPolicy policy) { policy_ = std::move(policy); }
     const DeliveryPolicy& policy() const { return policy_; }

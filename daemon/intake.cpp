@@ -19,7 +19,8 @@ awaitable<Result<std::string>> Intake::accept(NewMessage message)
     // normalisation must not stall every other session.
     auto job = [shared, hostname = hostname_](Store& store) -> Result<std::string> {
         const TimePoint now = now_seconds();
-        auto prepared = prepare_for_queue(std::move(shared->data), PrepareOptions{hostname, now, shared->remove_bcc});
+        auto prepared =
+            prepare_for_queue(std::move(shared->data), PrepareOptions{hostname, now, shared->remove_bcc});
         if (!prepared) return prepared.error();
         shared->data = std::move(*prepared);
         return store.accept(*shared, now);
@@ -28,13 +29,13 @@ awaitable<Result<std::string>> Intake::accept(NewMessage message)
     Result<std::string> id = co_await std::move(op);
     --in_flight_;
     if (!id) {
-        spdlog::error("accept from={} door={} submitter={}: {}", log_address(shared->sender),
-                      shared->door, shared->submitter, id.error().message);
+        spdlog::error("accept from={} door={} submitter={}: {}", log_address(shared->sender), shared->door,
+                      shared->submitter, id.error().message);
         co_return id;
     }
     ++accepted_;
-    spdlog::info("{}: from={} size={} nrcpt={} submitter={} door={}", *id,
-                 log_address(shared->sender), size, nrcpt, shared->submitter, shared->door);
+    spdlog::info("{}: from={} size={} nrcpt={} submitter={} door={}", *id, log_address(shared->sender), size,
+                 nrcpt, shared->submitter, shared->door);
     events_.changed();
     co_return id;
 }

@@ -20,7 +20,9 @@ class Intake {
 public:
     // hostname: the right side of the Message-IDs it adds.
     Intake(StoreWriter& writer, QueueEvents& events, std::string hostname)
-        : writer_(writer), events_(events), hostname_(std::move(hostname)) {}
+        : writer_(writer), events_(events), hostname_(std::move(hostname))
+    {
+    }
 
     // Returns the queue ID once the message is durable. A spool file that
     // was committed before returns the ID it got then. A message whose

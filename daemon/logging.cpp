@@ -1,11 +1,11 @@
 // See logging.hpp.
 #include "daemon/logging.hpp"
 
-#include <cstdlib>
-#include <memory>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <cstdlib>
+#include <memory>
 
 #include "spool/text_sanitize.hpp"
 
@@ -15,8 +15,7 @@ namespace {
 // "<3>" for error etc.: sd-daemon.h's SD_ERR.. prefixes, read by journald.
 class SyslogPriorityFlag : public spdlog::custom_flag_formatter {
 public:
-    void format(const spdlog::details::log_msg& msg, const std::tm&,
-                spdlog::memory_buf_t& dest) override
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override
     {
         static constexpr char digits[] = {'7', '7', '6', '4', '3', '2', '6'};
         const auto level = static_cast<std::size_t>(msg.level);
@@ -33,8 +32,8 @@ public:
 
 void setup_logging()
 {
-    auto logger = std::make_shared<spdlog::logger>(
-        "mailqd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    auto logger =
+        std::make_shared<spdlog::logger>("mailqd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
     if (std::getenv("JOURNAL_STREAM") != nullptr)
         formatter->add_flag<SyslogPriorityFlag>('*').set_pattern("%*%v");
@@ -48,9 +47,8 @@ void setup_logging()
 Status set_log_level(const std::string& level)
 {
     static const std::pair<const char*, spdlog::level::level_enum> levels[] = {
-        {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug},
-        {"info", spdlog::level::info},   {"warn", spdlog::level::warn},
-        {"error", spdlog::level::err},
+        {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug}, {"info", spdlog::level::info},
+        {"warn", spdlog::level::warn},   {"error", spdlog::level::err},
     };
     for (const auto& [word, value] : levels) {
         if (level == word) {
@@ -63,10 +61,7 @@ Status set_log_level(const std::string& level)
 
 // Addresses were validated by the doors; still keep control characters
 // out of the log line.
-std::string log_address(std::string_view address)
-{
-    return "<" + printable(address) + ">";
-}
+std::string log_address(std::string_view address) { return "<" + printable(address) + ">"; }
 
 std::string format_duration(std::chrono::seconds duration)
 {

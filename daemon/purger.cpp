@@ -1,8 +1,8 @@
 // See purger.hpp.
 #include "daemon/purger.hpp"
 
-#include <algorithm>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
 #include "daemon/net/spawn.hpp"
 #include "daemon/store_async.hpp"
@@ -44,8 +44,10 @@ awaitable<void> Purger::purge()
     auto op = write_store(writer_, std::move(job));  // named: see store_async.hpp
     auto removed = co_await std::move(op);
     armed_ = false;
-    if (!removed) spdlog::warn("purge of done messages: {}", removed.error().message);
-    else if (*removed > 0) spdlog::info("removed {} done messages older than {}s", *removed, keep_done_.count());
+    if (!removed)
+        spdlog::warn("purge of done messages: {}", removed.error().message);
+    else if (*removed > 0)
+        spdlog::info("removed {} done messages older than {}s", *removed, keep_done_.count());
     auto counts = reader_.counts(now_seconds());
     if (counts && counts->sent + counts->failed > 0)
         arm(std::clamp<std::chrono::milliseconds>(keep_done_, settle_, max_pace));

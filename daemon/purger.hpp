@@ -15,9 +15,11 @@ namespace mailqd {
 class Purger {
 public:
     // settle: how long after a change the purge runs (tests shorten it).
-    Purger(asio::any_io_executor executor, StoreWriter& writer, Store& reader,
-           std::chrono::seconds keep_done, std::chrono::milliseconds settle = std::chrono::minutes(1))
-        : timer_(executor), writer_(writer), reader_(reader), keep_done_(keep_done), settle_(settle) {}
+    Purger(asio::any_io_executor executor, StoreWriter& writer, Store& reader, std::chrono::seconds keep_done,
+           std::chrono::milliseconds settle = std::chrono::minutes(1))
+        : timer_(executor), writer_(writer), reader_(reader), keep_done_(keep_done), settle_(settle)
+    {
+    }
 
     // Called on every queue change (QueueEvents) and at start-up.
     void changed();

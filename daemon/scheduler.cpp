@@ -1,12 +1,12 @@
 // See scheduler.hpp.
 #include "daemon/scheduler.hpp"
 
-#include <algorithm>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <unordered_map>
 
-#include "daemon/net/spawn.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/net/spawn.hpp"
 
 namespace mailqd {
 namespace {
@@ -54,7 +54,9 @@ std::vector<Delivery> group_by_message(const std::vector<DueRecipient>& due,
 
 Scheduler::Scheduler(asio::any_io_executor io, Store& reader, StoreWriter& writer, Intake& intake,
                      const Config& config)
-    : io_(io), reader_(reader), config_(config),
+    : io_(io),
+      reader_(reader),
+      config_(config),
       recorder_(io, writer, reader, intake,
                 [this](const auto& ids, bool still_due) {
                     if (still_due) cursor_.reset();  // behind it, maybe
@@ -165,8 +167,10 @@ awaitable<void> Scheduler::run()
         // is not, or until something changes.
         std::optional<TimePoint> next;
         if (!config_.relays.empty()) next = reader_.next_due_time(now);
-        if (next) wake_.expires_after(*next - Clock::now());
-        else wake_.expires_at(asio::steady_timer::time_point::max());
+        if (next)
+            wake_.expires_after(*next - Clock::now());
+        else
+            wake_.expires_at(asio::steady_timer::time_point::max());
         error_code ec;
         co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
     }
@@ -184,7 +188,8 @@ bool Scheduler::dispatch_due(TimePoint now)
         warned_no_relays_ = true;
         return false;
     }
-    const bool room = std::any_of(pools_.begin(), pools_.end(), [](const auto& p) { return p.second->has_room(); });
+    const bool room =
+        std::any_of(pools_.begin(), pools_.end(), [](const auto& p) { return p.second->has_room(); });
     if (!room || in_flight_.size() >= max_in_flight) return false;
     // From the start, the recipients in flight come first and are skipped.
     const bool from_start = !cursor_;
@@ -201,8 +206,10 @@ bool Scheduler::dispatch_due(TimePoint now)
         const bool expired = now >= delivery.received_at + config_.queue.lifetime;
         if (pool == pools_.end() || (!expired && !pool->second->has_room())) continue;
         for (const auto& r : delivery.recipients) in_flight_.insert(r.id);
-        if (expired) recorder_.expire(delivery, relay->name, expiry_replies(delivery));
-        else pool->second->enqueue(std::move(delivery));
+        if (expired)
+            recorder_.expire(delivery, relay->name, expiry_replies(delivery));
+        else
+            pool->second->enqueue(std::move(delivery));
     }
     // The next pass starts after the last row taken before the first one
     // left behind (a full pool), so nothing left behind is passed by.
@@ -246,7 +253,8 @@ std::optional<OutgoingMessage> Scheduler::prepare(Delivery& delivery)
     Delivery dropped{delivery.message_id, delivery.sender, delivery.received_at, {}};
     std::vector<DeliveryRecipient> live;
     for (auto& recipient : delivery.recipients) {
-        auto it = std::find_if(states.begin(), states.end(), [&](const auto& s) { return s.first == recipient.id; });
+        auto it = std::find_if(states.begin(), states.end(),
+                               [&](const auto& s) { return s.first == recipient.id; });
         // Held, or settled by an admin, while it waited here.
         auto& into = it != states.end() && deliverable(it->second) ? live : dropped.recipients;
         into.push_back(std::move(recipient));

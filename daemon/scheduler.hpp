@@ -24,9 +24,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "daemon/net/asio.hpp"
 #include "daemon/delivery_recorder.hpp"
 #include "daemon/intake.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/smtp/relay_pool.hpp"
 #include "spool/config.hpp"
 #include "spool/store.hpp"

@@ -18,8 +18,7 @@ awaitable<std::optional<Result<std::string>>> read_here(SecretSource source)
 awaitable<Result<std::string>> read_secret_async(std::optional<asio::any_io_executor> blocking,
                                                  SecretSource source)
 {
-    if (!blocking)
-        co_return read_secret(source);
+    if (!blocking) co_return read_secret(source);
     awaitable<std::optional<Result<std::string>>> op =
         asio::co_spawn(*blocking, read_here(std::move(source)), use_awaitable);
     std::optional<Result<std::string>> read = co_await std::move(op);

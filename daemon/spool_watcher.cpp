@@ -1,14 +1,14 @@
 // See spool_watcher.hpp.
 #include "daemon/spool_watcher.hpp"
 
+#include <spdlog/spdlog.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
 #include <set>
-#include <spdlog/spdlog.h>
-#include <sys/inotify.h>
-#include <unistd.h>
 
 #include "daemon/net/spawn.hpp"
 #include "spool/text_sanitize.hpp"
@@ -22,8 +22,14 @@ std::string shown(const std::string& name) { return printable(name, 200); }
 struct SpoolWatcher::Impl : std::enable_shared_from_this<Impl> {
     Impl(asio::any_io_executor executor, SpoolDir spool, Store& reader, Intake& intake,
          SpoolWatcherOptions options)
-        : events(executor), retry_timer(executor), spool(std::move(spool)), reader(reader),
-          intake(intake), options(std::move(options)) {}
+        : events(executor),
+          retry_timer(executor),
+          spool(std::move(spool)),
+          reader(reader),
+          intake(intake),
+          options(std::move(options))
+    {
+    }
 
     awaitable<void> watch_loop();
     void handle_events(const char* data, std::size_t size);
@@ -41,15 +47,15 @@ struct SpoolWatcher::Impl : std::enable_shared_from_this<Impl> {
     Store& reader;
     Intake& intake;
     SpoolWatcherOptions options;
-    std::set<std::string> known;        // waiting or active: never two at once
+    std::set<std::string> known;  // waiting or active: never two at once
     std::deque<std::string> waiting;
     std::size_t active = 0;
     bool retry_armed = false;
     bool stopped = false;
 };
 
-SpoolWatcher::SpoolWatcher(asio::any_io_executor executor, SpoolDir spool, Store& reader,
-                           Intake& intake, SpoolWatcherOptions options)
+SpoolWatcher::SpoolWatcher(asio::any_io_executor executor, SpoolDir spool, Store& reader, Intake& intake,
+                           SpoolWatcherOptions options)
     : impl_(std::make_shared<Impl>(executor, std::move(spool), reader, intake, std::move(options)))
 {
 }
@@ -90,8 +96,8 @@ awaitable<void> SpoolWatcher::Impl::watch_loop()
     alignas(inotify_event) std::array<char, 64 * 1024> buffer;
     while (!stopped) {
         error_code ec;
-        const std::size_t n = co_await events.async_read_some(
-            asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
+        const std::size_t n =
+            co_await events.async_read_some(asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
         if (ec) {
             if (!stopped) spdlog::error("spool watcher: inotify: {}", ec.message());
             co_return;
@@ -163,8 +169,10 @@ awaitable<void> SpoolWatcher::Impl::process(std::string name)
         auto op = intake.accept(std::move(*message));  // named: see store_async.hpp
         auto accepted = co_await std::move(op);
         if (!accepted) {
-            if (accepted.error().kind == ErrorKind::bad_message) quarantine(name, accepted.error().message);
-            else retry_later();
+            if (accepted.error().kind == ErrorKind::bad_message)
+                quarantine(name, accepted.error().message);
+            else
+                retry_later();
             co_return;
         }
     }
@@ -175,15 +183,13 @@ awaitable<void> SpoolWatcher::Impl::process(std::string name)
 void SpoolWatcher::Impl::read_failed(const std::string& name, const Error& error)
 {
     switch (error.kind) {
-    case ErrorKind::not_found:  // taken already, or renamed away again
-        return;
-    case ErrorKind::bad_message:
-    case ErrorKind::permission:
-        quarantine(name, error.message);
-        return;
-    default:
-        spdlog::warn("spool file {}: {}; will retry", shown(name), printable(error.message));
-        retry_later();
+        case ErrorKind::not_found:  // taken already, or renamed away again
+            return;
+        case ErrorKind::bad_message:
+        case ErrorKind::permission: quarantine(name, error.message); return;
+        default:
+            spdlog::warn("spool file {}: {}; will retry", shown(name), printable(error.message));
+            retry_later();
     }
 }
 

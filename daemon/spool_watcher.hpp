@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "daemon/net/asio.hpp"
 #include "daemon/intake.hpp"
+#include "daemon/net/asio.hpp"
 #include "spool/spool_dir.hpp"
 #include "spool/store.hpp"
 
@@ -22,9 +22,9 @@ namespace mailqd {
 
 struct SpoolWatcherOptions {
     std::uint64_t max_message_size = 35ull << 20;
-    std::string hostname;                     // for Message-ID
-    std::chrono::seconds retry_after{30};     // after a temporary failure
-    std::size_t max_parallel = 64;            // files read and committing at once
+    std::string hostname;                  // for Message-ID
+    std::chrono::seconds retry_after{30};  // after a temporary failure
+    std::size_t max_parallel = 64;         // files read and committing at once
 };
 
 class SpoolWatcher {

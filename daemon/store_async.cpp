@@ -19,8 +19,8 @@ awaitable<Status> run_in_writer(StoreWriter& writer, StoreWriter::Job job)
             });
         });
     };
-    co_return co_await asio::async_initiate<decltype(use_awaitable), void(Status)>(
-        initiate, use_awaitable, std::move(job));
+    co_return co_await asio::async_initiate<decltype(use_awaitable), void(Status)>(initiate, use_awaitable,
+                                                                                   std::move(job));
 }
 
 }  // namespace mailqd

@@ -1,9 +1,9 @@
 // See systemd_notify.hpp.
 #include "daemon/systemd_notify.hpp"
 
-#include <cstdint>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
+#include <cstdint>
 
 namespace mailqd {
 namespace {

@@ -3,10 +3,10 @@
 // maps every "section.key" occurrence to its line, since program_options
 // gives none. Every key goes through the table in config_keys.cpp; every
 // problem is collected, none stops the load. Trusts nothing in the file.
-#include <boost/program_options.hpp>
 #include <algorithm>
-#include <climits>
+#include <boost/program_options.hpp>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -90,7 +90,8 @@ Scan scan_text(const std::string& text, const std::string& file, std::vector<Con
             std::string key(trim(s.substr(0, eq)));
             scan.keys.push_back({line, section_line, section, key, prefix + key});
         } else {
-            problems.push_back(make_problem(file, line, "", "",
+            problems.push_back(make_problem(
+                file, line, "", "",
                 "cannot parse \"" + std::string(s) + "\": expected [section], key = value or # comment"));
             clean.clear();
         }
@@ -114,8 +115,8 @@ bool valid_section_name(std::string_view name)
 {
     if (name.empty()) return false;
     for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == '-';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                  c == '.' || c == '-';
         if (!ok) return false;
     }
     return true;
@@ -123,8 +124,7 @@ bool valid_section_name(std::string_view name)
 
 class Loader {
 public:
-    Loader(std::string file, bool check_files, std::vector<ConfigProblem>& problems)
-        : problems_(problems)
+    Loader(std::string file, bool check_files, std::vector<ConfigProblem>& problems) : problems_(problems)
     {
         seen_.file = std::move(file);
         seen_.check_files = check_files;
@@ -163,8 +163,7 @@ SectionState Loader::classify(const ScannedSection& s)
         if (s.name != to_string(kind) && s.name.rfind(head, 0) != 0) continue;
         std::string name = s.name.size() > head.size() ? s.name.substr(head.size()) : "";
         if (!valid_section_name(name)) {
-            problem(s.line, s.name, "",
-                    "needs a NAME of letters, digits, _ . - as in [" + head + "NAME]");
+            problem(s.line, s.name, "", "needs a NAME of letters, digits, _ . - as in [" + head + "NAME]");
             return {kind, false, 0, {}, nullptr};
         }
         // Pointers into the vectors are taken once they stop growing.
@@ -254,8 +253,8 @@ void feed_options(const Scan& scan, Loader& loader, const std::string& file,
         for (const auto& option : parsed.options) {
             auto& queue = occurrences[option.string_key];
             if (queue.empty() || option.value.size() != 1) {
-                problems.push_back(make_problem(file, 0, "", option.string_key,
-                                                "cannot locate this key in the file"));
+                problems.push_back(
+                    make_problem(file, 0, "", option.string_key, "cannot locate this key in the file"));
                 continue;
             }
             loader.add_option(*queue.front(), option.value.front());

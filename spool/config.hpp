@@ -5,13 +5,13 @@
 // file, line and key.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <variant>
 #include <vector>
 
@@ -27,8 +27,8 @@ enum class MailboxAuth { automatic, user, plain, apop };
 
 // Where a secret comes from. Never the main file itself.
 struct SecretSource {
-    std::filesystem::path file;   // password_file: first line
-    std::string command;          // password_command: stdout (secret or OAuth2 token)
+    std::filesystem::path file;  // password_file: first line
+    std::string command;         // password_command: stdout (secret or OAuth2 token)
     bool empty() const { return file.empty() && command.empty(); }
     bool operator==(const SecretSource&) const = default;
 };
@@ -52,7 +52,7 @@ struct SubmitConfig {
     std::filesystem::path socket = "/run/mailqd/submit.sock";
     mode_t socket_mode = 0660;
     std::string socket_group = "mailqd";  // empty: leave the group as is
-    std::string listen;  // "127.0.0.1:2525", "[::1]:2525" or empty
+    std::string listen;                   // "127.0.0.1:2525", "[::1]:2525" or empty
     unsigned max_clients = 256;
     Seconds timeout{300};
     bool operator==(const SubmitConfig&) const = default;
@@ -113,8 +113,8 @@ struct Config {
     SubmitConfig submit;
     ControlConfig control;
     LogConfig log;
-    std::vector<RelayConfig> relays;      // file order; the first is the default
-    std::vector<MailboxConfig> mailboxes; // file order
+    std::vector<RelayConfig> relays;       // file order; the first is the default
+    std::vector<MailboxConfig> mailboxes;  // file order
 
     const RelayConfig* relay(std::string_view name) const;
     const MailboxConfig* mailbox(std::string_view name) const;
@@ -127,7 +127,7 @@ struct Config {
 // One problem in a config file: "FILE:LINE: [section] key: message".
 struct ConfigProblem {
     std::string file;
-    int line = 0;  // 0 when the problem is not tied to a line
+    int line = 0;     // 0 when the problem is not tied to a line
     std::string key;  // "queue.lifetime", "relay.gmail.port", or empty
     std::string message;
     std::string section;  // "queue", "relay.gmail", or empty (added after key: aggregate order kept)
@@ -166,11 +166,11 @@ std::filesystem::path default_config_path();
 Result<std::string> read_secret(const SecretSource& source);
 
 // Parsers shared with the key table, exposed for tests.
-std::optional<Seconds> parse_duration(std::string_view text);   // "90", "30s", "5m", "1h", "5d"
-std::optional<std::uint64_t> parse_size(std::string_view text); // "1024", "512K", "35M", "1G"
-std::optional<bool> parse_bool(std::string_view text);          // yes/no true/false on/off 1/0
-std::optional<mode_t> parse_mode(std::string_view text);        // octal, "0660", at most 0777
-std::optional<std::uint16_t> parse_port(std::string_view text); // 1..65535
+std::optional<Seconds> parse_duration(std::string_view text);    // "90", "30s", "5m", "1h", "5d"
+std::optional<std::uint64_t> parse_size(std::string_view text);  // "1024", "512K", "35M", "1G"
+std::optional<bool> parse_bool(std::string_view text);           // yes/no true/false on/off 1/0
+std::optional<mode_t> parse_mode(std::string_view text);         // octal, "0660", at most 0777
+std::optional<std::uint16_t> parse_port(std::string_view text);  // 1..65535
 std::optional<TlsMode> parse_tls_mode(std::string_view text);
 std::optional<RelayAuth> parse_relay_auth(std::string_view text);
 std::optional<MailboxAuth> parse_mailbox_auth(std::string_view text);
@@ -210,8 +210,8 @@ enum class SectionKind { queue, submit, control, log, relay, mailbox };
 std::string_view to_string(SectionKind kind);  // "queue", ..., "relay", "mailbox"
 
 // The struct a section's keys are written into.
-using SectionTarget = std::variant<QueueConfig*, SubmitConfig*, ControlConfig*, LogConfig*,
-                                   RelayConfig*, MailboxConfig*>;
+using SectionTarget =
+    std::variant<QueueConfig*, SubmitConfig*, ControlConfig*, LogConfig*, RelayConfig*, MailboxConfig*>;
 
 struct ConfigKey {
     SectionKind section;

@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "spool/config_checks.hpp"
 #include "spool/config.hpp"
+#include "spool/config_checks.hpp"
 
 namespace mailqd::config_detail {
 namespace {
@@ -40,8 +40,7 @@ std::string octal(mode_t mode)
 }
 
 // A file named by the config must exist; a secret one must be private.
-void check_file(const Reporter& report, std::string_view key, const std::filesystem::path& path,
-                bool secret)
+void check_file(const Reporter& report, std::string_view key, const std::filesystem::path& path, bool secret)
 {
     struct stat st {};
     std::string quoted = "\"" + path.string() + "\"";
@@ -92,10 +91,9 @@ void check_relay(RelayConfig& relay, const Reporter& report, bool check_files)
         report("auth", "\"xoauth2\" needs password_command (it prints the access token)");
 
     bool credentials = !relay.username.empty() || names_mechanism;
-    if (relay.tls == TlsMode::none && credentials && !relay.host.empty() &&
-        !is_loopback_host(relay.host))
-        report("tls", "\"none\" would send credentials in clear to " + relay.host +
-                          "; use starttls or implicit");
+    if (relay.tls == TlsMode::none && credentials && !relay.host.empty() && !is_loopback_host(relay.host))
+        report("tls",
+               "\"none\" would send credentials in clear to " + relay.host + "; use starttls or implicit");
 }
 
 void check_mailbox(MailboxConfig& mailbox, const Reporter& report, bool check_files)
@@ -108,8 +106,8 @@ void check_mailbox(MailboxConfig& mailbox, const Reporter& report, bool check_fi
         report("password_file", "missing: a mailbox needs password_file or password_command");
     check_secret_source(report, mailbox, check_files);
     // APOP sends only a digest; USER/PASS and PLAIN send the password itself.
-    if (mailbox.tls == TlsMode::none && mailbox.auth != MailboxAuth::apop &&
-        !mailbox.host.empty() && !is_loopback_host(mailbox.host))
+    if (mailbox.tls == TlsMode::none && mailbox.auth != MailboxAuth::apop && !mailbox.host.empty() &&
+        !is_loopback_host(mailbox.host))
         report("tls", "\"none\" would send the password in clear to " + mailbox.host +
                           "; use starttls, implicit or auth = apop");
 }
@@ -129,15 +127,16 @@ int SectionSeen::line_of(std::string_view key) const
     return it == keys.end() ? line : it->second;
 }
 
-ConfigProblem make_problem(const std::string& file, int line, std::string_view section,
-                           std::string_view key, std::string message)
+ConfigProblem make_problem(const std::string& file, int line, std::string_view section, std::string_view key,
+                           std::string message)
 {
     ConfigProblem p;
     p.file = file;
     p.line = line;
     p.section = std::string(section);
-    p.key = key.empty() ? std::string() : section.empty() ? std::string(key)
-                                                          : std::string(section) + "." + std::string(key);
+    p.key = key.empty()       ? std::string()
+            : section.empty() ? std::string(key)
+                              : std::string(section) + "." + std::string(key);
     p.message = std::move(message);
     return p;
 }
@@ -152,11 +151,10 @@ void finish_config(Config& config, const ConfigSeen& seen, std::vector<ConfigPro
     for (std::size_t i = 0; i < config.relays.size(); ++i)
         check_relay(config.relays[i], Reporter{file, seen.relays[i], problems}, seen.check_files);
     for (std::size_t i = 0; i < config.mailboxes.size(); ++i)
-        check_mailbox(config.mailboxes[i], Reporter{file, seen.mailboxes[i], problems},
-                      seen.check_files);
+        check_mailbox(config.mailboxes[i], Reporter{file, seen.mailboxes[i], problems}, seen.check_files);
     if (config.relays.empty())
-        problems.push_back(make_problem(file, 0, "", "",
-                                        "no [relay.NAME] section: at least one relay is needed"));
+        problems.push_back(
+            make_problem(file, 0, "", "", "no [relay.NAME] section: at least one relay is needed"));
     if (config.queue.hostname.empty()) config.queue.hostname = machine_fqdn();
 }
 

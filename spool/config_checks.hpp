@@ -40,8 +40,8 @@ struct ConfigSeen {
     std::vector<SectionSeen> mailboxes;
 };
 
-ConfigProblem make_problem(const std::string& file, int line, std::string_view section,
-                           std::string_view key, std::string message);
+ConfigProblem make_problem(const std::string& file, int line, std::string_view section, std::string_view key,
+                           std::string message);
 
 // Fills defaults that depend on other keys (relay/mailbox port by tls,
 // mailbox maildir by name, queue hostname) and appends every cross-key and

@@ -24,15 +24,9 @@ namespace {
 constexpr std::size_t max_secret = 64 * 1024;  // OAuth2 tokens are a few KiB
 constexpr int command_timeout_ms = 30'000;
 
-Error secret_error(std::string message)
-{
-    return make_error(ErrorKind::config, std::move(message));
-}
+Error secret_error(std::string message) { return make_error(ErrorKind::config, std::move(message)); }
 
-std::string errno_text(int err)
-{
-    return std::strerror(err);
-}
+std::string errno_text(int err) { return std::strerror(err); }
 
 void strip_line_end(std::string& text)
 {
@@ -81,8 +75,8 @@ bool read_until_eof(int fd, std::string& out, bool& too_long)
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(command_timeout_ms);
     char buf[4096];
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         pollfd p{fd, POLLIN, 0};
         int r = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -127,8 +121,7 @@ Result<std::string> run_secret_command(const std::string& command)
     bool finished = read_until_eof(read_end.fd, out, too_long);
     if (!finished || too_long) ::kill(pid, SIGKILL);
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     if (!finished)
         return secret_error(what + ": no answer within " + std::to_string(command_timeout_ms / 1000) +
                             "s, killed");

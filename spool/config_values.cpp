@@ -143,16 +143,15 @@ std::optional<TlsMode> parse_tls_mode(std::string_view text)
 
 std::optional<RelayAuth> parse_relay_auth(std::string_view text)
 {
-    for (auto auth : {RelayAuth::automatic, RelayAuth::none, RelayAuth::plain, RelayAuth::login,
-                      RelayAuth::xoauth2})
+    for (auto auth :
+         {RelayAuth::automatic, RelayAuth::none, RelayAuth::plain, RelayAuth::login, RelayAuth::xoauth2})
         if (iequals(text, to_string(auth))) return auth;
     return std::nullopt;
 }
 
 std::optional<MailboxAuth> parse_mailbox_auth(std::string_view text)
 {
-    for (auto auth : {MailboxAuth::automatic, MailboxAuth::user, MailboxAuth::plain,
-                      MailboxAuth::apop})
+    for (auto auth : {MailboxAuth::automatic, MailboxAuth::user, MailboxAuth::plain, MailboxAuth::apop})
         if (iequals(text, to_string(auth))) return auth;
     return std::nullopt;
 }
@@ -160,9 +159,9 @@ std::optional<MailboxAuth> parse_mailbox_auth(std::string_view text)
 std::string_view to_string(TlsMode mode)
 {
     switch (mode) {
-    case TlsMode::none: return "none";
-    case TlsMode::starttls: return "starttls";
-    case TlsMode::implicit: return "implicit";
+        case TlsMode::none: return "none";
+        case TlsMode::starttls: return "starttls";
+        case TlsMode::implicit: return "implicit";
     }
     return "?";
 }
@@ -170,11 +169,11 @@ std::string_view to_string(TlsMode mode)
 std::string_view to_string(RelayAuth auth)
 {
     switch (auth) {
-    case RelayAuth::automatic: return "auto";
-    case RelayAuth::none: return "none";
-    case RelayAuth::plain: return "plain";
-    case RelayAuth::login: return "login";
-    case RelayAuth::xoauth2: return "xoauth2";
+        case RelayAuth::automatic: return "auto";
+        case RelayAuth::none: return "none";
+        case RelayAuth::plain: return "plain";
+        case RelayAuth::login: return "login";
+        case RelayAuth::xoauth2: return "xoauth2";
     }
     return "?";
 }
@@ -182,10 +181,10 @@ std::string_view to_string(RelayAuth auth)
 std::string_view to_string(MailboxAuth auth)
 {
     switch (auth) {
-    case MailboxAuth::automatic: return "auto";
-    case MailboxAuth::user: return "user";
-    case MailboxAuth::plain: return "plain";
-    case MailboxAuth::apop: return "apop";
+        case MailboxAuth::automatic: return "auto";
+        case MailboxAuth::user: return "user";
+        case MailboxAuth::plain: return "plain";
+        case MailboxAuth::apop: return "apop";
     }
     return "?";
 }
@@ -222,11 +221,10 @@ std::optional<std::string> parse_host_name(std::string_view text)
     std::string host(text);
     in6_addr v6{};
     if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return host;
-    if (host.empty() || host.size() > 253 || host.front() == '.' || host.front() == '-')
-        return std::nullopt;
+    if (host.empty() || host.size() > 253 || host.front() == '.' || host.front() == '-') return std::nullopt;
     for (char c : host) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_' || c == '.';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_' || c == '.';
         if (!ok) return std::nullopt;
     }
     if (host.find("..") != std::string::npos) return std::nullopt;
@@ -262,8 +260,7 @@ std::optional<HostPort> parse_host_port(std::string_view text)
 
 bool is_loopback_host(std::string_view host)
 {
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     if (iequals(host, "localhost") || iequals(host, "localhost.")) return true;
     std::string text(host);
     in_addr v4{};

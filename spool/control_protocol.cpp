@@ -9,10 +9,7 @@ namespace mailqd {
 
 namespace {
 
-Json optional_time(const std::optional<TimePoint>& t)
-{
-    return t ? Json(format_time(*t)) : Json(nullptr);
-}
+Json optional_time(const std::optional<TimePoint>& t) { return t ? Json(format_time(*t)) : Json(nullptr); }
 
 template <class T>
 Json optional_value(const std::optional<T>& v)
@@ -32,19 +29,19 @@ Json to_json(const RecipientInfo& r)
 
 Json to_json(const AttemptInfo& a)
 {
-    return Json{{"at", format_time(a.at)}, {"relay", a.relay}, {"recipient", a.recipient}, {"reply", a.reply}};
+    return Json{
+        {"at", format_time(a.at)}, {"relay", a.relay}, {"recipient", a.recipient}, {"reply", a.reply}};
 }
 
-constexpr std::array known_kinds{ErrorKind::failure,     ErrorKind::usage,   ErrorKind::bad_message,
-                                 ErrorKind::not_found,   ErrorKind::unavailable, ErrorKind::io,
-                                 ErrorKind::temporary,   ErrorKind::permission,  ErrorKind::config};
+constexpr std::array known_kinds{ErrorKind::failure,   ErrorKind::usage,       ErrorKind::bad_message,
+                                 ErrorKind::not_found, ErrorKind::unavailable, ErrorKind::io,
+                                 ErrorKind::temporary, ErrorKind::permission,  ErrorKind::config};
 
 ErrorKind kind_from(const Json& value)
 {
     if (value.is_number_integer())
         for (ErrorKind k : known_kinds)
-            if (value.get<int>() == static_cast<int>(k))
-                return k;
+            if (value.get<int>() == static_cast<int>(k)) return k;
     return ErrorKind::failure;
 }
 
@@ -52,16 +49,14 @@ ErrorKind kind_from(const Json& value)
 std::optional<std::string> get_string(const Json& j, const char* key)
 {
     auto it = j.find(key);
-    if (it == j.end() || !it->is_string())
-        return std::nullopt;
+    if (it == j.end() || !it->is_string()) return std::nullopt;
     return it->get<std::string>();
 }
 
 std::optional<std::int64_t> get_integer(const Json& j, const char* key)
 {
     auto it = j.find(key);
-    if (it == j.end() || !it->is_number_integer())
-        return std::nullopt;
+    if (it == j.end() || !it->is_number_integer()) return std::nullopt;
     return it->get<std::int64_t>();
 }
 
@@ -73,11 +68,11 @@ std::optional<TimePoint> get_time(const Json& j, const char* key)
 
 std::optional<RecipientInfo> recipient_from_json(const Json& j)
 {
-    auto address = get_string(j, "address"), state = get_string(j, "state"), reply = get_string(j, "last_reply");
+    auto address = get_string(j, "address"), state = get_string(j, "state"),
+         reply = get_string(j, "last_reply");
     auto attempts = get_integer(j, "attempts");
     auto parsed = state ? recipient_state_from(*state) : std::nullopt;
-    if (!j.is_object() || !address || !parsed || !reply || !attempts)
-        return std::nullopt;
+    if (!j.is_object() || !address || !parsed || !reply || !attempts) return std::nullopt;
     RecipientInfo r;
     r.address = *address;
     r.state = *parsed;
@@ -90,9 +85,9 @@ std::optional<RecipientInfo> recipient_from_json(const Json& j)
 std::optional<AttemptInfo> attempt_from_json(const Json& j)
 {
     auto at = get_time(j, "at");
-    auto relay = get_string(j, "relay"), recipient = get_string(j, "recipient"), reply = get_string(j, "reply");
-    if (!j.is_object() || !at || !relay || !recipient || !reply)
-        return std::nullopt;
+    auto relay = get_string(j, "relay"), recipient = get_string(j, "recipient"),
+         reply = get_string(j, "reply");
+    if (!j.is_object() || !at || !relay || !recipient || !reply) return std::nullopt;
     return AttemptInfo{*at, *relay, *recipient, *reply};
 }
 
@@ -101,12 +96,10 @@ template <class T, class Parse>
 bool read_array(const Json& j, const char* key, std::vector<T>& out, Parse parse)
 {
     auto it = j.find(key);
-    if (it == j.end() || !it->is_array())
-        return false;
+    if (it == j.end() || !it->is_array()) return false;
     for (const Json& element : *it) {
         auto value = parse(element);
-        if (!value)
-            return false;
+        if (!value) return false;
         out.push_back(std::move(*value));
     }
     return true;
@@ -117,23 +110,19 @@ bool read_array(const Json& j, const char* key, std::vector<T>& out, Parse parse
 Result<MessageInfo> message_from_json(const Json& j)
 {
     const Error bad = make_error(ErrorKind::failure, "malformed message in the daemon's response");
-    if (!j.is_object())
-        return bad;
+    if (!j.is_object()) return bad;
     auto id = get_string(j, "id"), sender = get_string(j, "sender"), submitter = get_string(j, "submitter");
     auto received = get_time(j, "received_at");
     auto size = get_integer(j, "size");
-    if (!id || !sender || !submitter || !received || !size || *size < 0)
-        return bad;
+    if (!id || !sender || !submitter || !received || !size || *size < 0) return bad;
     MessageInfo m;
     m.id = *id;
     m.received_at = *received;
     m.size = static_cast<std::uint64_t>(*size);
     m.sender = *sender;
     m.submitter = *submitter;
-    if (!read_array(j, "recipients", m.recipients, recipient_from_json))
-        return bad;
-    if (j.contains("attempts") && !read_array(j, "attempts", m.attempts, attempt_from_json))
-        return bad;
+    if (!read_array(j, "recipients", m.recipients, recipient_from_json)) return bad;
+    if (j.contains("attempts") && !read_array(j, "attempts", m.attempts, attempt_from_json)) return bad;
     return m;
 }
 
@@ -145,8 +134,7 @@ std::string dump_line(const Json& json)
 Json to_json(const MessageInfo& m, bool with_attempts)
 {
     Json recipients = Json::array();
-    for (const auto& r : m.recipients)
-        recipients.push_back(to_json(r));
+    for (const auto& r : m.recipients) recipients.push_back(to_json(r));
     Json j{{"id", m.id},
            {"state", to_string(m.state())},
            {"received_at", format_time(m.received_at)},
@@ -156,8 +144,7 @@ Json to_json(const MessageInfo& m, bool with_attempts)
            {"recipients", std::move(recipients)}};
     if (with_attempts) {
         Json attempts = Json::array();
-        for (const auto& a : m.attempts)
-            attempts.push_back(to_json(a));
+        for (const auto& a : m.attempts) attempts.push_back(to_json(a));
         j["attempts"] = std::move(attempts);
     }
     return j;
@@ -166,8 +153,8 @@ Json to_json(const MessageInfo& m, bool with_attempts)
 // oldest_age_s is 0 when no message is waiting, so it is always a number.
 Json to_json(const QueueCounts& c)
 {
-    return Json{{"queued", c.queued}, {"deferred", c.deferred},     {"held", c.held},
-                {"sent", c.sent},     {"failed", c.failed},         {"oldest_age_s", c.oldest_age_s.value_or(0)}};
+    return Json{{"queued", c.queued}, {"deferred", c.deferred}, {"held", c.held},
+                {"sent", c.sent},     {"failed", c.failed},     {"oldest_age_s", c.oldest_age_s.value_or(0)}};
 }
 
 Json to_json(const RelayTotals& r, std::uint64_t in_flight)
@@ -189,10 +176,7 @@ Json to_json(const MailboxTotals& m)
                 {"last_error", optional_value(m.last_error)}};
 }
 
-Json ok_response(Json result)
-{
-    return Json{{"ok", true}, {"result", std::move(result)}};
-}
+Json ok_response(Json result) { return Json{{"ok", true}, {"result", std::move(result)}}; }
 
 Json error_response(const Error& error)
 {
@@ -204,11 +188,11 @@ Result<Json> parse_response(const std::string& line)
     Json j = Json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("ok") || !j["ok"].is_boolean())
         return make_error(ErrorKind::failure, "malformed response from the daemon");
-    if (j["ok"].get<bool>())
-        return j.contains("result") ? j["result"] : Json(nullptr);
+    if (j["ok"].get<bool>()) return j.contains("result") ? j["result"] : Json(nullptr);
     const Json& text = j.contains("error") ? j["error"] : Json();
-    return make_error(kind_from(j.contains("kind") ? j["kind"] : Json()),
-                      text.is_string() ? text.get<std::string>() : "the daemon reported an unspecified error");
+    return make_error(
+        kind_from(j.contains("kind") ? j["kind"] : Json()),
+        text.is_string() ? text.get<std::string>() : "the daemon reported an unspecified error");
 }
 
 }  // namespace mailqd

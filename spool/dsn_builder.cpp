@@ -16,8 +16,10 @@ bool is_enhanced_code(std::string_view word)
         return false;
     int dots = 0;
     for (char c : word.substr(1)) {
-        if (c == '.') ++dots;
-        else if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+        if (c == '.')
+            ++dots;
+        else if (!std::isdigit(static_cast<unsigned char>(c)))
+            return false;
     }
     return dots == 2 && word.back() != '.';
 }
@@ -34,34 +36,38 @@ std::string original_header(std::string_view message)
     std::size_t end = headers ? headers->body_offset : message.size();
     std::string out(message.substr(0, end));
     // Drop the blank line that separates header and body: the part adds its own.
-    while (out.size() >= 2 && out.compare(out.size() - 2, 2, "\r\n") == 0
-           && (out.size() == 2 || out.compare(out.size() - 4, 4, "\r\n\r\n") == 0))
+    while (out.size() >= 2 && out.compare(out.size() - 2, 2, "\r\n") == 0 &&
+           (out.size() == 2 || out.compare(out.size() - 4, 4, "\r\n\r\n") == 0))
         out.resize(out.size() - 2);
     return out;
 }
 
 std::string human_part(const DsnInput& in)
 {
-    std::string text =
-        "This is the mail system at host " + in.hostname + ".\r\n\r\n"
-        "Your message could not be delivered to one or more recipients.\r\n"
-        "It is attached below with the reason for each recipient.\r\n\r\n";
-    for (const auto& f : in.failed)
-        text += "<" + f.address + ">: " + one_line(f.reply) + "\r\n";
+    std::string text = "This is the mail system at host " + in.hostname +
+                       ".\r\n\r\n"
+                       "Your message could not be delivered to one or more recipients.\r\n"
+                       "It is attached below with the reason for each recipient.\r\n\r\n";
+    for (const auto& f : in.failed) text += "<" + f.address + ">: " + one_line(f.reply) + "\r\n";
     return text;
 }
 
 std::string status_part(const DsnInput& in)
 {
-    std::string text = "Reporting-MTA: dns; " + in.hostname + "\r\n"
-                       "X-Mailqd-Queue-ID: " + in.queue_id + "\r\n"
-                       "Arrival-Date: " + rfc5322_date(in.arrival) + "\r\n";
+    std::string text = "Reporting-MTA: dns; " + in.hostname +
+                       "\r\n"
+                       "X-Mailqd-Queue-ID: " +
+                       in.queue_id +
+                       "\r\n"
+                       "Arrival-Date: " +
+                       rfc5322_date(in.arrival) + "\r\n";
     for (const auto& f : in.failed) {
-        text += "\r\nFinal-Recipient: rfc822; " + f.address + "\r\n"
+        text += "\r\nFinal-Recipient: rfc822; " + f.address +
+                "\r\n"
                 "Action: failed\r\n"
-                "Status: " + status_from_reply(f.reply) + "\r\n";
-        if (!f.remote_mta.empty())
-            text += "Remote-MTA: dns; " + f.remote_mta + "\r\n";
+                "Status: " +
+                status_from_reply(f.reply) + "\r\n";
+        if (!f.remote_mta.empty()) text += "Remote-MTA: dns; " + f.remote_mta + "\r\n";
         const std::string reply = one_line(f.reply);
         if (reply.size() >= 3 && std::isdigit(static_cast<unsigned char>(reply[0])))
             text += "Diagnostic-Code: smtp; " + reply + "\r\n";
@@ -80,8 +86,7 @@ std::string status_from_reply(std::string_view reply)
     if (space != std::string_view::npos) {
         std::string_view rest = reply.substr(space + 1);
         std::string_view word = rest.substr(0, rest.find(' '));
-        if (is_enhanced_code(word))
-            return std::string(word);
+        if (is_enhanced_code(word)) return std::string(word);
     }
     return (!reply.empty() && reply[0] == '4') ? "4.0.0" : "5.0.0";
 }
@@ -89,28 +94,40 @@ std::string status_from_reply(std::string_view reply)
 NewMessage build_dsn(const DsnInput& in)
 {
     const std::string boundary = boundary_for(in.queue_id);
-    std::string data =
-        "Date: " + rfc5322_date(in.now) + "\r\n"
-        "From: Mail Delivery System <MAILER-DAEMON@" + in.hostname + ">\r\n"
-        "To: <" + in.original_sender + ">\r\n"
-        "Subject: Undelivered Mail Returned to Sender\r\n"
-        "Message-ID: " + make_message_id(in.hostname, in.now) + "\r\n"
-        "Auto-Submitted: auto-replied\r\n"
-        "MIME-Version: 1.0\r\n"
-        "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-        "\tboundary=\"" + boundary + "\"\r\n"
-        "\r\n"
-        "This is a MIME-encapsulated message.\r\n"
-        "\r\n--" + boundary + "\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
-        "Content-Description: Notification\r\n\r\n" + human_part(in) +
-        "\r\n--" + boundary + "\r\n"
-        "Content-Type: message/delivery-status\r\n"
-        "Content-Description: Delivery report\r\n\r\n" + status_part(in) +
-        "\r\n--" + boundary + "\r\n"
-        "Content-Type: text/rfc822-headers\r\n"
-        "Content-Description: Undelivered Message Headers\r\n\r\n" + original_header(in.original) +
-        "\r\n--" + boundary + "--\r\n";
+    std::string data = "Date: " + rfc5322_date(in.now) +
+                       "\r\n"
+                       "From: Mail Delivery System <MAILER-DAEMON@" +
+                       in.hostname +
+                       ">\r\n"
+                       "To: <" +
+                       in.original_sender +
+                       ">\r\n"
+                       "Subject: Undelivered Mail Returned to Sender\r\n"
+                       "Message-ID: " +
+                       make_message_id(in.hostname, in.now) +
+                       "\r\n"
+                       "Auto-Submitted: auto-replied\r\n"
+                       "MIME-Version: 1.0\r\n"
+                       "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+                       "\tboundary=\"" +
+                       boundary +
+                       "\"\r\n"
+                       "\r\n"
+                       "This is a MIME-encapsulated message.\r\n"
+                       "\r\n--" +
+                       boundary +
+                       "\r\n"
+                       "Content-Type: text/plain; charset=utf-8\r\n"
+                       "Content-Description: Notification\r\n\r\n" +
+                       human_part(in) + "\r\n--" + boundary +
+                       "\r\n"
+                       "Content-Type: message/delivery-status\r\n"
+                       "Content-Description: Delivery report\r\n\r\n" +
+                       status_part(in) + "\r\n--" + boundary +
+                       "\r\n"
+                       "Content-Type: text/rfc822-headers\r\n"
+                       "Content-Description: Undelivered Message Headers\r\n\r\n" +
+                       original_header(in.original) + "\r\n--" + boundary + "--\r\n";
 
     NewMessage bounce;
     bounce.sender = "";

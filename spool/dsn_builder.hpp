@@ -12,12 +12,12 @@ namespace mailqd {
 
 struct FailedRecipient {
     std::string address;
-    std::string reply;        // server reply or local reason, e.g. "550 5.1.1 no such user"
-    std::string remote_mta;   // relay host, empty when the failure was local
+    std::string reply;       // server reply or local reason, e.g. "550 5.1.1 no such user"
+    std::string remote_mta;  // relay host, empty when the failure was local
 };
 
 struct DsnInput {
-    std::string hostname;     // reporting MTA
+    std::string hostname;  // reporting MTA
     std::string queue_id;
     std::string original_sender;
     TimePoint arrival;

@@ -1,14 +1,14 @@
 #include "spool/maildir_writer.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/time.h>
 #include <thread>
-#include <unistd.h>
 
 namespace mailqd {
 namespace {
@@ -29,11 +29,9 @@ Error io_error(const std::string& what, int err)
 Status make_dir(const std::filesystem::path& dir)
 {
     if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) {
-        struct stat st{};
-        if (::stat(dir.c_str(), &st) != 0)
-            return io_error(dir.string(), errno);
-        if (!S_ISDIR(st.st_mode))
-            return make_error(ErrorKind::io, dir.string() + ": not a directory");
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0) return io_error(dir.string(), errno);
+        if (!S_ISDIR(st.st_mode)) return make_error(ErrorKind::io, dir.string() + ": not a directory");
         return {};
     }
     return io_error("mkdir " + dir.string(), errno);
@@ -42,13 +40,11 @@ Status make_dir(const std::filesystem::path& dir)
 Status fsync_path(const std::filesystem::path& dir)
 {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return io_error("open " + dir.string(), errno);
+    if (fd < 0) return io_error("open " + dir.string(), errno);
     int rc = ::fsync(fd);
     int err = errno;
     ::close(fd);
-    if (rc != 0)
-        return io_error("fsync " + dir.string(), err);
+    if (rc != 0) return io_error("fsync " + dir.string(), err);
     return {};
 }
 
@@ -58,8 +54,7 @@ int write_all(int fd, std::string_view data)
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return errno;
         }
         data.remove_prefix(static_cast<std::size_t>(n));
@@ -72,8 +67,7 @@ int write_all(int fd, std::string_view data)
 int write_tmp_file(const std::filesystem::path& file, std::string_view message)
 {
     int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) return -errno;
     int err = write_all(fd, message);
     if (err != 0) {
         ::close(fd);
@@ -99,28 +93,23 @@ int fsync_and_close_all(const std::vector<int>& fds)
     auto work = [&] {
         for (std::size_t i = next++; i < fds.size(); i = next++) {
             int err = ::fsync(fds[i]) == 0 ? 0 : errno;
-            if (::close(fds[i]) != 0 && err == 0)
-                err = errno;
+            if (::close(fds[i]) != 0 && err == 0) err = errno;
             int expected = 0;
-            if (err != 0)
-                first_error.compare_exchange_strong(expected, err);
+            if (err != 0) first_error.compare_exchange_strong(expected, err);
         }
     };
     const std::size_t threads = std::min<std::size_t>(kSyncThreads, (fds.size() + 1) / 2);
     std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < threads; ++t)
-        pool.emplace_back(work);
+    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
     work();
-    for (auto& t : pool)
-        t.join();
+    for (auto& t : pool) t.join();
     return first_error.load();
 }
 
 std::string local_host_name()
 {
     char buf[256] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0')
-        return "localhost";
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
     return buf;
 }
 
@@ -146,8 +135,7 @@ std::uint64_t maildir_virtual_size(std::string_view message)
 {
     std::uint64_t size = message.size();
     for (std::size_t i = 0; i < message.size(); ++i)
-        if (message[i] == '\n' && (i == 0 || message[i - 1] != '\r'))
-            ++size;
+        if (message[i] == '\n' && (i == 0 || message[i - 1] != '\r')) ++size;
     return size;
 }
 
@@ -158,16 +146,13 @@ MaildirWriter::MaildirWriter(std::filesystem::path root)
 
 Result<MaildirWriter> MaildirWriter::open(const std::filesystem::path& maildir)
 {
-    if (maildir.empty())
-        return make_error(ErrorKind::config, "maildir: empty path");
+    if (maildir.empty()) return make_error(ErrorKind::config, "maildir: empty path");
     std::error_code ec;
     std::filesystem::create_directories(maildir, ec);
-    if (ec)
-        return make_error(ErrorKind::io, "mkdir " + maildir.string() + ": " + ec.message());
+    if (ec) return make_error(ErrorKind::io, "mkdir " + maildir.string() + ": " + ec.message());
     for (const char* sub : {"cur", "new", "tmp"}) {
         Status made = make_dir(maildir / sub);
-        if (!made)
-            return made.error();
+        if (!made) return made.error();
     }
     return MaildirWriter(maildir);
 }
@@ -177,14 +162,12 @@ Result<MaildirWriter> MaildirWriter::open(const std::filesystem::path& maildir)
 // the microseconds across restarts of a reused pid.
 std::string MaildirWriter::unique_name(std::string_view message, std::string_view tag) const
 {
-    struct timeval tv{};
+    struct timeval tv {};
     ::gettimeofday(&tv, nullptr);
     const std::uint64_t q = delivery_counter.fetch_add(1, std::memory_order_relaxed);
-    return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" +
-           std::to_string(::getpid()) + "Q" + std::to_string(q) +
-           (tag.empty() ? "" : "X" + std::string(tag)) + "." + host_ +
-           ",S=" + std::to_string(message.size()) +
-           ",W=" + std::to_string(maildir_virtual_size(message));
+    return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" + std::to_string(::getpid()) +
+           "Q" + std::to_string(q) + (tag.empty() ? "" : "X" + std::string(tag)) + "." + host_ +
+           ",S=" + std::to_string(message.size()) + ",W=" + std::to_string(maildir_virtual_size(message));
 }
 
 Result<std::vector<std::string>> MaildirWriter::deliver(const std::vector<std::string_view>& messages)
@@ -201,8 +184,7 @@ std::unordered_map<std::string, std::string> MaildirWriter::tagged_in_new() cons
         const std::string name = entry.path().filename().string();
         const auto dot = name.find('.', name.find('.') + 1);  // the one before the host
         const auto x = name.rfind('X', dot);
-        if (dot == std::string::npos || x == std::string::npos || x < name.find('Q'))
-            continue;
+        if (dot == std::string::npos || x == std::string::npos || x < name.find('Q')) continue;
         found.emplace(name.substr(x + 1, dot - x - 1), name);
     }
     return found;
@@ -238,8 +220,7 @@ Result<std::vector<std::string>> MaildirWriter::deliver(const std::vector<std::s
             }
         }
         const int sync_err = fsync_and_close_all(fds);
-        if (err != 0 || sync_err != 0)
-            return fail("write " + tmp.string(), err != 0 ? err : sync_err, 0);
+        if (err != 0 || sync_err != 0) return fail("write " + tmp.string(), err != 0 ? err : sync_err, 0);
     }
     for (std::size_t i = 0; i < names.size(); ++i)
         if (::rename((tmp / names[i]).c_str(), (fresh / names[i]).c_str()) != 0)
@@ -257,8 +238,7 @@ Result<std::vector<std::string>> MaildirWriter::deliver(const std::vector<std::s
 Result<std::string> MaildirWriter::deliver_one(std::string_view message)
 {
     auto names = deliver({message});
-    if (!names)
-        return names.error();
+    if (!names) return names.error();
     return std::move(names->front());
 }
 

@@ -113,8 +113,7 @@ Result<HeaderBlock> parse_headers(std::string_view message)
             block.body_offset = next;
             break;
         }
-        if (line.size() > max_line_octets)
-            return header_error(line_no, "is longer than 998 octets");
+        if (line.size() > max_line_octets) return header_error(line_no, "is longer than 998 octets");
         if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
             return header_error(line_no, "contains a bare CR, LF or NUL");
         if (is_wsp(line.front())) {
@@ -149,9 +148,8 @@ std::string rfc5322_date(TimePoint t)
     std::tm tm{};
     gmtime_r(&tt, &tm);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
-                  tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                  tm.tm_sec);
+    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
+                  months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return buf;
 }
 
@@ -166,11 +164,9 @@ std::string make_message_id(std::string_view hostname, TimePoint t)
     std::tm tm{};
     gmtime_r(&tt, &tm);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d.%016llX", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<unsigned long long>(random));
-    return "<" + std::string(buf) + "@" + std::string(hostname.empty() ? "localhost" : hostname) +
-           ">";
+    std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d.%016llX", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<unsigned long long>(random));
+    return "<" + std::string(buf) + "@" + std::string(hostname.empty() ? "localhost" : hostname) + ">";
 }
 
 }  // namespace mailqd

@@ -23,8 +23,8 @@ std::string normalize_crlf(std::string_view text);
 bool is_crlf_normal(std::string_view text);
 
 struct HeaderField {
-    std::string name;   // as written
-    std::string value;  // unfolded (CRLF + WSP -> WSP), leading space trimmed
+    std::string name;                // as written
+    std::string value;               // unfolded (CRLF + WSP -> WSP), leading space trimmed
     std::size_t begin = 0, end = 0;  // byte range of the whole field in the message, incl. its CRLF
 };
 
@@ -57,8 +57,7 @@ struct Mailbox {
     std::string display_name;
     std::string address;  // addr-spec
 };
-Result<std::vector<Mailbox>> parse_mailbox_list(std::string_view value,
-                                                std::string_view default_domain = {});
+Result<std::vector<Mailbox>> parse_mailbox_list(std::string_view value, std::string_view default_domain = {});
 
 // A single address as given on a command line or in MAIL FROM / RCPT TO:
 // "a@b", "<a@b>", "Name <a@b>". Empty string for "<>" when allow_null.
@@ -78,11 +77,10 @@ struct Envelope {
 // the fields, deduplicated (local part exact, domain case-insensitive).
 // Error (bad_message) when there are no recipients or a field does not parse.
 // default_domain qualifies addresses without a domain, as in parse_address_list.
-Result<Envelope> envelope_from_headers(const HeaderBlock& headers,
-                                       std::string_view default_domain = {});
+Result<Envelope> envelope_from_headers(const HeaderBlock& headers, std::string_view default_domain = {});
 
 struct PrepareOptions {
-    std::string hostname;     // for Message-ID
+    std::string hostname;  // for Message-ID
     TimePoint now;
     bool remove_bcc = false;  // true when the envelope came from the headers
 };

@@ -58,7 +58,11 @@ public:
         bool space = false;
         while (i_ < s_.size()) {
             char c = s_[i_];
-            if (is_wsp(c) || c == '\r' || c == '\n') { ++i_; space = true; continue; }
+            if (is_wsp(c) || c == '\r' || c == '\n') {
+                ++i_;
+                space = true;
+                continue;
+            }
             if (c == '(') {
                 if (!skip_comment()) return fail("unterminated comment");
                 space = true;
@@ -103,9 +107,14 @@ private:
         int depth = 0;
         for (; i_ < s_.size(); ++i_) {
             char c = s_[i_];
-            if (c == '\\') ++i_;
-            else if (c == '(') ++depth;
-            else if (c == ')' && --depth == 0) { ++i_; return true; }
+            if (c == '\\')
+                ++i_;
+            else if (c == '(')
+                ++depth;
+            else if (c == ')' && --depth == 0) {
+                ++i_;
+                return true;
+            }
         }
         return false;
     }
@@ -114,9 +123,14 @@ private:
     {
         for (++i_; i_ < s_.size(); ++i_) {
             char c = s_[i_];
-            if (c == '"') { ++i_; return true; }
-            if (c == '\\' && i_ + 1 < s_.size()) out += s_[++i_];
-            else if (c != '\r' && c != '\n') out += c;  // folding inside quotes
+            if (c == '"') {
+                ++i_;
+                return true;
+            }
+            if (c == '\\' && i_ + 1 < s_.size())
+                out += s_[++i_];
+            else if (c != '\r' && c != '\n')
+                out += c;  // folding inside quotes
         }
         return false;
     }
@@ -127,7 +141,10 @@ private:
             char c = s_[i_];
             if (c == '\\' || (c == '[' && !out.empty())) return false;
             if (!is_wsp(c) && c != '\r' && c != '\n') out += c;
-            if (c == ']') { ++i_; return true; }
+            if (c == ']') {
+                ++i_;
+                return true;
+            }
         }
         return false;
     }
@@ -163,13 +180,18 @@ std::string quote_local(std::string_view local)
 class AddressParser {
 public:
     AddressParser(const std::vector<Token>& tokens, std::string_view default_domain)
-        : t_(tokens), default_domain_(default_domain) {}
+        : t_(tokens), default_domain_(default_domain)
+    {
+    }
 
     Result<std::vector<Mailbox>> address_list()
     {
         std::vector<Mailbox> out;
         while (!at_end()) {
-            if (is(",")) { ++i_; continue; }  // obs-addr-list: empty elements
+            if (is(",")) {
+                ++i_;
+                continue;
+            }  // obs-addr-list: empty elements
             if (auto s = address(out); !s) return s.error();
             if (!at_end() && !is(",")) return unexpected("',' between addresses");
         }
@@ -201,8 +223,8 @@ private:
     Error unexpected(const std::string& expected) const
     {
         if (at_end()) return fail("expected " + expected + " at the end");
-        return fail("expected " + expected + " at offset " + std::to_string(t_[i_].offset) +
-                    ", found '" + t_[i_].text + "'");
+        return fail("expected " + expected + " at offset " + std::to_string(t_[i_].offset) + ", found '" +
+                    t_[i_].text + "'");
     }
 
     // phrase / obs-phrase: words and dots ("John Q. Public").
@@ -229,7 +251,10 @@ private:
         if (name.empty()) return unexpected("a group name before ':'");
         ++i_;  // ':'
         while (!at_end() && !is(";")) {
-            if (is(",")) { ++i_; continue; }
+            if (is(",")) {
+                ++i_;
+                continue;
+            }
             auto box = mailbox(phrase());
             if (!box) return box.error();
             out.push_back(std::move(*box));
@@ -273,7 +298,10 @@ private:
     Status obs_route()
     {
         while (is("@") || is(",")) {
-            if (is(",")) { ++i_; continue; }
+            if (is(",")) {
+                ++i_;
+                continue;
+            }
             ++i_;
             if (auto d = domain(); !d) return d.error();
         }
@@ -287,8 +315,7 @@ private:
         auto local = local_part(words);
         if (!local) return local.error();
         if (!is("@")) {
-            if (default_domain_.empty())
-                return fail("address '" + *local + "' has no domain");
+            if (default_domain_.empty()) return fail("address '" + *local + "' has no domain");
             return *local + "@" + std::string(default_domain_);
         }
         ++i_;
@@ -340,10 +367,7 @@ private:
     std::size_t i_ = 0;
 };
 
-std::string shown_value(std::string_view value)
-{
-    return printable(value, 80);
-}
+std::string shown_value(std::string_view value) { return printable(value, 80); }
 
 Error address_error(std::string_view value, const Error& e)
 {
@@ -354,9 +378,8 @@ Status check_addresses(std::string_view value, const std::vector<Mailbox>& boxes
 {
     for (const auto& box : boxes)
         if (!valid_address(box.address))
-            return make_error(ErrorKind::bad_message, "'" + shown_value(box.address) +
-                                                          "' in '" + shown_value(value) +
-                                                          "' is not a valid address");
+            return make_error(ErrorKind::bad_message, "'" + shown_value(box.address) + "' in '" +
+                                                          shown_value(value) + "' is not a valid address");
     return {};
 }
 
@@ -373,8 +396,8 @@ bool valid_domain(std::string_view domain)
             label = 0;
             continue;
         }
-        bool ok = u >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '-' || c == '_';
+        bool ok = u >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
         if (!ok || ++label > 63) return false;
     }
     return true;

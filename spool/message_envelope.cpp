@@ -19,8 +19,7 @@ std::string dedup_key(const std::string& address)
     return address.substr(0, at + 1) + ascii_lowercase(address.substr(at + 1));
 }
 
-Result<std::vector<std::string>> field_addresses(const HeaderField& field,
-                                                 std::string_view default_domain)
+Result<std::vector<std::string>> field_addresses(const HeaderField& field, std::string_view default_domain)
 {
     auto list = parse_address_list(field.value, default_domain);
     if (!list) return list.error().context(field.name);
@@ -50,13 +49,11 @@ Result<Envelope> envelope_from_headers(const HeaderBlock& headers, std::string_v
 
     std::set<std::string> seen;
     for (const auto& field : headers.fields) {
-        if (!iequals(field.name, "To") && !iequals(field.name, "Cc") && !iequals(field.name, "Bcc"))
-            continue;
+        if (!iequals(field.name, "To") && !iequals(field.name, "Cc") && !iequals(field.name, "Bcc")) continue;
         auto list = field_addresses(field, default_domain);
         if (!list) return list.error();
         for (auto& address : *list)
-            if (seen.insert(dedup_key(address)).second)
-                envelope.recipients.push_back(std::move(address));
+            if (seen.insert(dedup_key(address)).second) envelope.recipients.push_back(std::move(address));
     }
     if (envelope.recipients.empty())
         return make_error(ErrorKind::bad_message, "no recipients in To:, Cc: or Bcc:");

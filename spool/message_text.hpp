@@ -8,10 +8,7 @@
 
 namespace mailqd {
 
-inline char ascii_lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 inline bool iequals(std::string_view a, std::string_view b)
 {
@@ -44,8 +41,11 @@ inline bool valid_utf8(std::string_view s)
     std::size_t i = 0;
     while (i < s.size()) {
         auto c = static_cast<unsigned char>(s[i]);
-        std::size_t extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2
-                          : (c >> 3) == 0x1E ? 3 : 4;
+        std::size_t extra = c < 0x80           ? 0
+                            : (c >> 5) == 0x6  ? 1
+                            : (c >> 4) == 0xE  ? 2
+                            : (c >> 3) == 0x1E ? 3
+                                               : 4;
         if (extra == 4 || s.size() - i <= extra) return false;
         char32_t cp = extra == 0 ? c : (c & (0x7F >> (extra + 1)));
         for (std::size_t k = 1; k <= extra; ++k) {

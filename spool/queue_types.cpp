@@ -25,19 +25,17 @@ constexpr std::array<std::pair<RecipientState, std::string_view>, 5> state_words
 // DESIGN.md section 5: a message's state is the first of these that any of
 // its recipients is in.
 constexpr std::array<RecipientState, 5> message_state_precedence{
-    RecipientState::held, RecipientState::deferred, RecipientState::queued,
-    RecipientState::failed, RecipientState::sent};
+    RecipientState::held, RecipientState::deferred, RecipientState::queued, RecipientState::failed,
+    RecipientState::sent};
 
 // Reads exactly text.size() decimal digits.
 std::optional<int> digits(std::string_view text)
 {
     int value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size())
-        return std::nullopt;
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
     for (char c : text)
-        if (c < '0' || c > '9')
-            return std::nullopt;
+        if (c < '0' || c > '9') return std::nullopt;
     return value;
 }
 
@@ -46,16 +44,14 @@ std::optional<int> digits(std::string_view text)
 std::string_view to_string(RecipientState state)
 {
     for (const auto& [s, word] : state_words)
-        if (s == state)
-            return word;
+        if (s == state) return word;
     return "unknown";
 }
 
 std::optional<RecipientState> recipient_state_from(std::string_view word)
 {
     for (const auto& [s, w] : state_words)
-        if (w == word)
-            return s;
+        if (w == word) return s;
     return std::nullopt;
 }
 
@@ -68,8 +64,7 @@ RecipientState message_state(const std::vector<RecipientState>& recipients)
 {
     for (RecipientState candidate : message_state_precedence)
         for (RecipientState s : recipients)
-            if (s == candidate)
-                return candidate;
+            if (s == candidate) return candidate;
     // A message always has recipients; an empty list has nothing left to do.
     return RecipientState::sent;
 }
@@ -78,8 +73,7 @@ RecipientState MessageInfo::state() const
 {
     std::vector<RecipientState> states;
     states.reserve(recipients.size());
-    for (const auto& r : recipients)
-        states.push_back(r.state);
+    for (const auto& r : recipients) states.push_back(r.state);
     return message_state(states);
 }
 
@@ -99,16 +93,14 @@ std::string format_time(TimePoint t)
 // Accepts exactly the form format_time writes: "YYYY-MM-DDTHH:MM:SSZ".
 std::optional<TimePoint> parse_time(std::string_view text)
 {
-    if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
-        text[13] != ':' || text[16] != ':' || text[19] != 'Z')
+    if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+        text[16] != ':' || text[19] != 'Z')
         return std::nullopt;
     auto y = digits(text.substr(0, 4)), mo = digits(text.substr(5, 2)), d = digits(text.substr(8, 2));
     auto h = digits(text.substr(11, 2)), mi = digits(text.substr(14, 2)), s = digits(text.substr(17, 2));
-    if (!y || !mo || !d || !h || !mi || !s || *h > 23 || *mi > 59 || *s > 59)
-        return std::nullopt;
+    if (!y || !mo || !d || !h || !mi || !s || *h > 23 || *mi > 59 || *s > 59) return std::nullopt;
     const year_month_day ymd{year(*y), month(static_cast<unsigned>(*mo)), day(static_cast<unsigned>(*d))};
-    if (!ymd.ok())
-        return std::nullopt;
+    if (!ymd.ok()) return std::nullopt;
     return TimePoint{sys_days(ymd).time_since_epoch() + hours(*h) + minutes(*mi) + seconds(*s)};
 }
 

@@ -14,10 +14,7 @@ namespace mailqd {
 using Clock = std::chrono::system_clock;
 using TimePoint = std::chrono::time_point<Clock, std::chrono::seconds>;
 
-inline TimePoint now_seconds()
-{
-    return std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
-}
+inline TimePoint now_seconds() { return std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()); }
 
 enum class RecipientState { queued, deferred, held, sent, failed };
 
@@ -41,10 +38,10 @@ struct NewMessage {
     // (prepare_for_queue: CRLF lines, Date and Message-ID present) before the
     // store sees it.
     std::string data;
-    bool remove_bcc = false;              // the envelope came from the headers: drop Bcc
-    std::string submitter;                // Unix user name
-    std::string door;                     // socket, tcp, spool, cli
-    std::string spool_key;                // spool door: identity of the file, else empty
+    bool remove_bcc = false;  // the envelope came from the headers: drop Bcc
+    std::string submitter;    // Unix user name
+    std::string door;         // socket, tcp, spool, cli
+    std::string spool_key;    // spool door: identity of the file, else empty
 };
 
 struct RecipientInfo {

@@ -76,9 +76,6 @@ std::string mail_from_command(std::string_view sender, const MailParameters& par
     return out;
 }
 
-std::string rcpt_to_command(std::string_view recipient)
-{
-    return "RCPT TO:<" + std::string(recipient) + ">";
-}
+std::string rcpt_to_command(std::string_view recipient) { return "RCPT TO:<" + std::string(recipient) + ">"; }
 
 }  // namespace mailqd

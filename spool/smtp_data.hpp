@@ -24,7 +24,7 @@ bool has_8bit(std::string_view text);
 bool wire_safe_address(std::string_view address);
 
 struct MailParameters {
-    bool size = false;       // server offered SIZE: send SIZE=size_value
+    bool size = false;  // server offered SIZE: send SIZE=size_value
     std::size_t size_value = 0;
     bool body_8bitmime = false;
     bool smtputf8 = false;

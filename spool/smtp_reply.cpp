@@ -23,8 +23,7 @@ std::size_t digit_run(std::string_view text)
 // matches the reply's, followed by a space or the end; 0 if there is none.
 std::size_t enhanced_code_length(std::string_view text, int reply_code)
 {
-    if (text.size() < 5 || text[0] != static_cast<char>('0' + reply_code / 100) || text[1] != '.')
-        return 0;
+    if (text.size() < 5 || text[0] != static_cast<char>('0' + reply_code / 100) || text[1] != '.') return 0;
     std::size_t pos = 2;
     std::size_t subject = digit_run(text.substr(pos));
     if (subject == 0 || pos + subject >= text.size() || text[pos + subject] != '.') return 0;
@@ -77,8 +76,8 @@ SmtpReplyParser::Status SmtpReplyParser::feed(std::string_view line)
 {
     if (line.size() > max_reply_line_length) return fail("reply line too long");
     if (reply_.lines.size() >= max_reply_lines) return fail("reply has too many lines");
-    if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]) ||
-        line[0] < '2' || line[0] > '5')
+    if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]) || line[0] < '2' ||
+        line[0] > '5')
         return fail("malformed reply line: " + printable(line.substr(0, 80)));
     int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
     char separator = line.size() > 3 ? line[3] : ' ';
@@ -135,11 +134,16 @@ EhloCapabilities parse_ehlo(const SmtpReply& reply)
         } else {
             words.erase(words.begin());
         }
-        if (keyword == "PIPELINING") caps.pipelining = true;
-        else if (keyword == "STARTTLS") caps.starttls = true;
-        else if (keyword == "8BITMIME") caps.eight_bit_mime = true;
-        else if (keyword == "SMTPUTF8") caps.smtputf8 = true;
-        else if (keyword == "ENHANCEDSTATUSCODES") caps.enhanced_status_codes = true;
+        if (keyword == "PIPELINING")
+            caps.pipelining = true;
+        else if (keyword == "STARTTLS")
+            caps.starttls = true;
+        else if (keyword == "8BITMIME")
+            caps.eight_bit_mime = true;
+        else if (keyword == "SMTPUTF8")
+            caps.smtputf8 = true;
+        else if (keyword == "ENHANCEDSTATUSCODES")
+            caps.enhanced_status_codes = true;
         else if (keyword == "SIZE") {
             std::uint64_t limit = 0;
             if (!words.empty() && !words[0].empty() && words[0].size() < 20 &&

@@ -47,7 +47,10 @@ Error errno_error(ErrorKind kind, const std::string& what, int err)
 class Fd {
 public:
     explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() { if (fd_ >= 0) ::close(fd_); }
+    ~Fd()
+    {
+        if (fd_ >= 0) ::close(fd_);
+    }
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
     int get() const { return fd_; }
@@ -80,16 +83,14 @@ std::string owner_name(uid_t uid)
     std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
     struct passwd pw {};
     struct passwd* found = nullptr;
-    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found)
-        return found->pw_name;
+    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found) return found->pw_name;
     return std::to_string(uid);
 }
 
 Error too_big(std::uint64_t size, std::uint64_t max_size)
 {
     return make_error(ErrorKind::bad_message, "message is " + std::to_string(size) +
-                                                  " bytes, over the limit of " +
-                                                  std::to_string(max_size));
+                                                  " bytes, over the limit of " + std::to_string(max_size));
 }
 
 // Reads at most max_size bytes; a file that grew past the limit since fstat
@@ -156,10 +157,7 @@ Result<NewMessage> message_from(const std::string& raw, const std::string& hostn
     return m;
 }
 
-std::string error_file_text(const std::string& reason)
-{
-    return one_line(reason) + "\n";
-}
+std::string error_file_text(const std::string& reason) { return one_line(reason) + "\n"; }
 
 bool ends_with(const std::string& s, std::string_view suffix)
 {

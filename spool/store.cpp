@@ -24,19 +24,16 @@ Status set_pragmas(sqlite3* db)
     sqlite3_busy_timeout(db, busy_timeout_ms);
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
-    if (rc != SQLITE_OK)
-        return sqlite_error(db, rc, "PRAGMA journal_mode");
+    if (rc != SQLITE_OK) return sqlite_error(db, rc, "PRAGMA journal_mode");
     Statement journal(stmt, nullptr, true);
     auto row = journal.step();
-    if (!row)
-        return row.error();
+    if (!row) return row.error();
     // A file system without shared memory (some network mounts) keeps the
     // old journal: refuse rather than run with different durability.
     if (!*row || journal.text(0) != "wal")
         return make_error(ErrorKind::failure, "queue database: cannot switch to WAL journal mode");
     for (const char* pragma : {"PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"})
-        if (auto st = exec_sql(db, pragma); !st)
-            return st;
+        if (auto st = exec_sql(db, pragma); !st) return st;
     return {};
 }
 
@@ -44,8 +41,7 @@ Status set_pragmas(sqlite3* db)
 // while it was in flight) keeps it held unless it settled it for good.
 RecipientState settled_state(RecipientState before, RecipientState outcome)
 {
-    if (before == RecipientState::held && outcome == RecipientState::deferred)
-        return RecipientState::held;
+    if (before == RecipientState::held && outcome == RecipientState::deferred) return RecipientState::held;
     return outcome;
 }
 
@@ -58,13 +54,13 @@ Status bump_relay_totals(StatementCache& cache, const AttemptOutcome& o, TimePoi
         "failed = failed + excluded.failed, deferred = deferred + excluded.deferred, "
         "last_success_at = coalesce(excluded.last_success_at, last_success_at), "
         "last_error = coalesce(excluded.last_error, last_error)");
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     const bool sent = o.state == RecipientState::sent;
     const std::optional<TimePoint> success = sent ? std::optional(now) : std::nullopt;
     const std::optional<std::string> error = sent ? std::nullopt : std::optional(o.reply);
-    return s->bind_all(o.relay, std::int64_t{sent}, std::int64_t{o.state == RecipientState::failed},
-                       std::int64_t{o.state == RecipientState::deferred}, success, error)
+    return s
+        ->bind_all(o.relay, std::int64_t{sent}, std::int64_t{o.state == RecipientState::failed},
+                   std::int64_t{o.state == RecipientState::deferred}, success, error)
         .run();
 }
 
@@ -73,16 +69,17 @@ Status mark_done_if_complete(StatementCache& cache, const std::string& message_i
     auto s = cache.prepare(
         "UPDATE messages SET done_at = ?1 WHERE id = ?2 AND done_at IS NULL AND NOT EXISTS "
         "(SELECT 1 FROM recipients WHERE message_id = ?2 AND state NOT IN ('sent', 'failed'))");
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     return s->bind_all(now, message_id).run();
 }
 
 std::string due_query(const char* range)
 {
-    return std::string("SELECT r.id, r.message_id, m.sender, r.address, r.attempts, m.received_at, r.next_attempt_at "
-                       "FROM recipients r JOIN messages m ON m.id = r.message_id "
-                       "WHERE r.state IN ('queued', 'deferred') AND ") + range;
+    return std::string(
+               "SELECT r.id, r.message_id, m.sender, r.address, r.attempts, m.received_at, r.next_attempt_at "
+               "FROM recipients r JOIN messages m ON m.id = r.message_id "
+               "WHERE r.state IN ('queued', 'deferred') AND ") +
+           range;
 }
 
 }  // namespace
@@ -98,19 +95,15 @@ Store::~Store()
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& database)
 {
     std::error_code ignored;  // if this fails, sqlite3_open_v2 says why
-    if (database.has_parent_path())
-        std::filesystem::create_directories(database.parent_path(), ignored);
+    if (database.has_parent_path()) std::filesystem::create_directories(database.parent_path(), ignored);
     sqlite3* db = nullptr;
     const int rc = sqlite3_open_v2(database.c_str(), &db,
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     std::unique_ptr<Store> store(new Store(db));  // owns db even when the open failed
     const std::string what = "opening " + database.string();
-    if (rc != SQLITE_OK)
-        return sqlite_error(db, rc, what);
-    if (auto st = set_pragmas(db); !st)
-        return st.error().context(what);
-    if (auto st = migrate(db); !st)
-        return st.error().context(what);
+    if (rc != SQLITE_OK) return sqlite_error(db, rc, what);
+    if (auto st = set_pragmas(db); !st) return st.error().context(what);
+    if (auto st = migrate(db); !st) return st.error().context(what);
     return store;
 }
 
@@ -120,66 +113,43 @@ int Store::schema_version() const
     return v ? *v : -1;
 }
 
-bool Store::in_transaction() const
-{
-    return sqlite3_get_autocommit(db_) == 0;
-}
+bool Store::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
-Status Store::begin()
-{
-    return control("BEGIN IMMEDIATE");
-}
+Status Store::begin() { return control("BEGIN IMMEDIATE"); }
 
-Status Store::commit()
-{
-    return control("COMMIT");
-}
+Status Store::commit() { return control("COMMIT"); }
 
 void Store::rollback()
 {
-    if (in_transaction())
-        (void)exec_sql(db_, "ROLLBACK");  // nothing better to do if even this fails
+    if (in_transaction()) (void)exec_sql(db_, "ROLLBACK");  // nothing better to do if even this fails
 }
 
-Status Store::savepoint()
-{
-    return control("SAVEPOINT job");
-}
+Status Store::savepoint() { return control("SAVEPOINT job"); }
 
-Status Store::release_savepoint()
-{
-    return control("RELEASE job");
-}
+Status Store::release_savepoint() { return control("RELEASE job"); }
 
 void Store::rollback_to_savepoint()
 {
     // After a full disk SQLite may have rolled back the whole transaction
     // already; then there is no savepoint left to undo.
-    if (in_transaction())
-        (void)exec_sql(db_, "ROLLBACK TO job; RELEASE job");
+    if (in_transaction()) (void)exec_sql(db_, "ROLLBACK TO job; RELEASE job");
 }
 
-Result<Statement> Store::sql(const char* text)
-{
-    return statements_->prepare(text);
-}
+Result<Statement> Store::sql(const char* text) { return statements_->prepare(text); }
 
 Status Store::control(const char* text)
 {
     auto s = sql(text);
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     return s->run();
 }
 
 Status Store::atomically(const std::function<Status()>& body, bool write)
 {
     const bool outer = !in_transaction();
-    if (auto st = control(outer ? (write ? "BEGIN IMMEDIATE" : "BEGIN") : "SAVEPOINT op"); !st)
-        return st;
+    if (auto st = control(outer ? (write ? "BEGIN IMMEDIATE" : "BEGIN") : "SAVEPOINT op"); !st) return st;
     Status st = body();
-    if (st)
-        st = control(outer ? "COMMIT" : "RELEASE op");
+    if (st) st = control(outer ? "COMMIT" : "RELEASE op");
     if (!st && in_transaction())
         (void)exec_sql(db_, outer ? "ROLLBACK" : "ROLLBACK TO op; RELEASE op");  // reporting st
     return st;
@@ -197,11 +167,9 @@ Status Store::limit_size_for_tests(std::uint64_t pages)
 Result<std::optional<std::string>> Store::lookup_spool_key(const std::string& spool_key)
 {
     auto s = sql("SELECT id FROM messages WHERE spool_key = ?1");
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     auto row = s->bind_all(spool_key).step();
-    if (!row)
-        return row.error();
+    if (!row) return row.error();
     return *row ? std::optional(s->text(0)) : std::nullopt;
 }
 
@@ -224,7 +192,9 @@ Result<std::string> Store::new_queue_id()
     static constexpr char hex[] = "0123456789ABCDEF";
     static constexpr std::int64_t epoch_2020_ms = 1577836800000;
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count() - epoch_2020_ms;
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() -
+                        epoch_2020_ms;
     std::uint64_t value = (static_cast<std::uint64_t>(now_ms) << 8) & 0xFFFFFFFFFFFFull;
     for (int i = 0; i < queue_id_tries; ++i) {
         if (value <= last_queue_id_ && last_queue_id_ - value < (1ull << 32))
@@ -234,62 +204,54 @@ Result<std::string> Store::new_queue_id()
         for (int d = 11; d >= 0; --d, value >>= 4) id[static_cast<std::size_t>(d)] = hex[value & 0xf];
         value = last_queue_id_;
         auto s = sql("SELECT 1 FROM messages WHERE id = ?1");
-        if (!s)
-            return s.error();
+        if (!s) return s.error();
         auto taken = s->bind_all(id).step();
-        if (!taken)
-            return taken.error();
-        if (!*taken)
-            return id;
+        if (!taken) return taken.error();
+        if (!*taken) return id;
     }
     return make_error(ErrorKind::failure, "queue database: no free queue ID");
 }
 
 Status Store::insert_message(const std::string& id, const NewMessage& m, TimePoint now)
 {
-    auto s = sql("INSERT INTO messages (id, received_at, size, sender, submitter, door, spool_key, data) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    if (!s)
-        return s.error();
+    auto s =
+        sql("INSERT INTO messages (id, received_at, size, sender, submitter, door, spool_key, data) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!s) return s.error();
     const std::optional<std::string> key = m.spool_key.empty() ? std::nullopt : std::optional(m.spool_key);
-    s->bind_all(id, now, std::int64_t(m.data.size()), m.sender, m.submitter, m.door, key).bind_blob(8, m.data);
-    if (auto st = s->run(); !st)
-        return st;
+    s->bind_all(id, now, std::int64_t(m.data.size()), m.sender, m.submitter, m.door, key)
+        .bind_blob(8, m.data);
+    if (auto st = s->run(); !st) return st;
     std::int64_t position = 0;
     for (const std::string& address : m.recipients) {
-        auto r = sql("INSERT INTO recipients (message_id, position, address, state, next_attempt_at) "
-                     "VALUES (?1, ?2, ?3, 'queued', ?4)");
-        if (!r)
-            return r.error();
-        if (auto st = r->bind_all(id, position++, address, now).run(); !st)
-            return st;
+        auto r =
+            sql("INSERT INTO recipients (message_id, position, address, state, next_attempt_at) "
+                "VALUES (?1, ?2, ?3, 'queued', ?4)");
+        if (!r) return r.error();
+        if (auto st = r->bind_all(id, position++, address, now).run(); !st) return st;
     }
     return {};
 }
 
 Result<std::string> Store::accept(const NewMessage& message, TimePoint now)
 {
-    if (message.recipients.empty())
-        return make_error(ErrorKind::bad_message, "message has no recipients");
+    if (message.recipients.empty()) return make_error(ErrorKind::bad_message, "message has no recipients");
     std::string id;
     Status st = atomically([&]() -> Status {
         if (!message.spool_key.empty()) {
             auto earlier = lookup_spool_key(message.spool_key);
-            if (!earlier)
-                return earlier.error();
+            if (!earlier) return earlier.error();
             if (*earlier) {
                 id = **earlier;
                 return {};
             }
         }
         auto fresh = new_queue_id();
-        if (!fresh)
-            return fresh.error();
+        if (!fresh) return fresh.error();
         id = *fresh;
         return insert_message(id, message, now);
     });
-    if (!st)
-        return st.error();
+    if (!st) return st.error();
     return id;
 }
 
@@ -309,28 +271,27 @@ Result<std::vector<DueRecipient>> Store::due(TimePoint now, std::size_t limit, s
         });
     };
     if (!after) {
-        static const std::string all = due_query("r.next_attempt_at <= ?1 ORDER BY r.next_attempt_at, r.id LIMIT ?2");
+        static const std::string all =
+            due_query("r.next_attempt_at <= ?1 ORDER BY r.next_attempt_at, r.id LIMIT ?2");
         auto s = sql(all.c_str());
-        if (!s)
-            return s.error();
-        if (auto st = read(s->bind_all(now, std::int64_t(limit))); !st)
-            return st.error();
+        if (!s) return s.error();
+        if (auto st = read(s->bind_all(now, std::int64_t(limit))); !st) return st.error();
         return due;
     }
     if (after->next_attempt_at <= now) {
-        static const std::string rest = due_query("r.next_attempt_at = ?1 AND r.id > ?2 ORDER BY r.id LIMIT ?3");
+        static const std::string rest =
+            due_query("r.next_attempt_at = ?1 AND r.id > ?2 ORDER BY r.id LIMIT ?3");
         auto s = sql(rest.c_str());
-        if (!s)
-            return s.error();
-        if (auto st = read(s->bind_all(after->next_attempt_at, after->recipient_id, std::int64_t(limit))); !st)
+        if (!s) return s.error();
+        if (auto st = read(s->bind_all(after->next_attempt_at, after->recipient_id, std::int64_t(limit)));
+            !st)
             return st.error();
     }
     if (due.size() < limit) {
-        static const std::string later =
-            due_query("r.next_attempt_at > ?1 AND r.next_attempt_at <= ?2 ORDER BY r.next_attempt_at, r.id LIMIT ?3");
+        static const std::string later = due_query(
+            "r.next_attempt_at > ?1 AND r.next_attempt_at <= ?2 ORDER BY r.next_attempt_at, r.id LIMIT ?3");
         auto s = sql(later.c_str());
-        if (!s)
-            return s.error();
+        if (!s) return s.error();
         if (auto st = read(s->bind_all(after->next_attempt_at, now, std::int64_t(limit - due.size()))); !st)
             return st.error();
     }
@@ -339,38 +300,33 @@ Result<std::vector<DueRecipient>> Store::due(TimePoint now, std::size_t limit, s
 
 std::optional<TimePoint> Store::next_due_time()
 {
-    auto s = sql("SELECT next_attempt_at FROM recipients WHERE state IN ('queued', 'deferred') "
-                 "AND next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1");
-    if (!s)
-        return std::nullopt;
+    auto s =
+        sql("SELECT next_attempt_at FROM recipients WHERE state IN ('queued', 'deferred') "
+            "AND next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1");
+    if (!s) return std::nullopt;
     auto row = s->step();
-    if (!row || !*row)
-        return std::nullopt;
+    if (!row || !*row) return std::nullopt;
     return s->time(0);
 }
 
 std::optional<TimePoint> Store::next_due_time(TimePoint after)
 {
-    auto s = sql("SELECT next_attempt_at FROM recipients WHERE state IN ('queued', 'deferred') "
-                 "AND next_attempt_at > ?1 ORDER BY next_attempt_at LIMIT 1");
-    if (!s)
-        return std::nullopt;
+    auto s =
+        sql("SELECT next_attempt_at FROM recipients WHERE state IN ('queued', 'deferred') "
+            "AND next_attempt_at > ?1 ORDER BY next_attempt_at LIMIT 1");
+    if (!s) return std::nullopt;
     auto row = s->bind_all(after).step();
-    if (!row || !*row)
-        return std::nullopt;
+    if (!row || !*row) return std::nullopt;
     return s->time(0);
 }
 
 Status Store::apply_outcome(const AttemptOutcome& o, TimePoint now)
 {
     auto find = sql("SELECT message_id, address, state FROM recipients WHERE id = ?1");
-    if (!find)
-        return find.error();
+    if (!find) return find.error();
     auto row = find->bind_all(o.recipient_id).step();
-    if (!row)
-        return row.error();
-    if (!*row)
-        return make_error(ErrorKind::not_found, "unknown recipient " + std::to_string(o.recipient_id));
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::not_found, "unknown recipient " + std::to_string(o.recipient_id));
     const std::string message_id = find->text(0), address = find->text(1);
     const auto before = recipient_state_from(find->text(2)).value_or(RecipientState::queued);
     if (is_done(before))
@@ -379,21 +335,21 @@ Status Store::apply_outcome(const AttemptOutcome& o, TimePoint now)
     const RecipientState after = settled_state(before, o.state);
     const std::optional<TimePoint> next =
         after == RecipientState::deferred ? std::optional(o.next_attempt_at.value_or(now)) : std::nullopt;
-    auto update = sql("UPDATE recipients SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2, "
-                      "last_reply = ?3 WHERE id = ?4");
-    if (!update)
-        return update.error();
-    if (auto st = update->bind_all(to_string(after), next, o.reply, o.recipient_id).run(); !st)
+    auto update =
+        sql("UPDATE recipients SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2, "
+            "last_reply = ?3 WHERE id = ?4");
+    if (!update) return update.error();
+    if (auto st = update->bind_all(to_string(after), next, o.reply, o.recipient_id).run(); !st) return st;
+    auto history =
+        sql("INSERT INTO attempts (message_id, recipient_id, at, relay, recipient, reply, state) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!history) return history.error();
+    if (auto st =
+            history->bind_all(message_id, o.recipient_id, now, o.relay, address, o.reply, to_string(o.state))
+                .run();
+        !st)
         return st;
-    auto history = sql("INSERT INTO attempts (message_id, recipient_id, at, relay, recipient, reply, state) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    if (!history)
-        return history.error();
-    if (auto st = history->bind_all(message_id, o.recipient_id, now, o.relay, address, o.reply,
-                                    to_string(o.state)).run(); !st)
-        return st;
-    if (auto st = bump_relay_totals(*statements_, o, now); !st)
-        return st;
+    if (auto st = bump_relay_totals(*statements_, o, now); !st) return st;
     return mark_done_if_complete(*statements_, message_id, now);
 }
 
@@ -409,13 +365,10 @@ Status Store::record_attempt(const AttemptOutcome& outcome, TimePoint now)
 Result<std::string> Store::message_data(const std::string& id)
 {
     auto s = sql("SELECT data FROM messages WHERE id = ?1");
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     auto row = s->bind_all(id).step();
-    if (!row)
-        return row.error();
-    if (!*row)
-        return make_error(ErrorKind::not_found, "unknown queue ID " + id);
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::not_found, "unknown queue ID " + id);
     return s->text(0);
 }
 
@@ -425,20 +378,17 @@ Result<SendableMessage> Store::sendable(const std::string& id)
     Status st = atomically(
         [&]() -> Status {
             auto data = message_data(id);
-            if (!data)
-                return data.error();
+            if (!data) return data.error();
             message.data = std::move(*data);
             auto s = sql("SELECT id, state FROM recipients WHERE message_id = ?1");
-            if (!s)
-                return s.error();
+            if (!s) return s.error();
             return each_row(s->bind_all(id), [&](const Statement& row) {
                 message.recipients.emplace_back(
                     row.integer(0), recipient_state_from(row.text(1)).value_or(RecipientState::queued));
             });
         },
         false);
-    if (!st)
-        return st.error();
+    if (!st) return st.error();
     return message;
 }
 

@@ -31,8 +31,8 @@ struct DueRecipient {
     std::string message_id;
     std::string sender;
     std::string address;
-    int attempts = 0;          // attempts made so far
-    TimePoint received_at;     // for lifetime
+    int attempts = 0;       // attempts made so far
+    TimePoint received_at;  // for lifetime
     TimePoint next_attempt_at;
 };
 
@@ -124,14 +124,14 @@ public:
     // message state (MessageInfo::state()).
     Result<std::vector<MessageInfo>> list(std::optional<RecipientState> state);
     Result<MessageInfo> show(const std::string& id);  // with attempts; not_found if unknown
-    Status hold(const std::string& id);     // queued/deferred -> held; not_found if unknown
-    Status release(const std::string& id);  // held -> queued, due now
-    Status retry(const std::string& id);    // deferred -> due now
+    Status hold(const std::string& id);               // queued/deferred -> held; not_found if unknown
+    Status release(const std::string& id);            // held -> queued, due now
+    Status retry(const std::string& id);              // deferred -> due now
     // The same with an explicit "now" (tests, and callers that have one).
     Status release(const std::string& id, TimePoint now);
     Status retry(const std::string& id, TimePoint now);
     Result<std::vector<std::string>> not_done_ids();  // oldest first
-    Status remove(const std::string& id);  // with recipients and history; not_found if unknown
+    Status remove(const std::string& id);             // with recipients and history; not_found if unknown
     // Removes messages whose done time is before cutoff (now - keep_done);
     // returns how many. Relay totals are kept.
     Result<std::size_t> purge_done(TimePoint cutoff);

@@ -35,16 +35,12 @@ RecipientInfo read_recipient(const Statement& s, int first)
     r.state = recipient_state_from(s.text(first + 2)).value_or(RecipientState::queued);
     r.attempts = static_cast<int>(s.integer(first + 3));
     // DESIGN.md: next_attempt_at is shown only for deferred recipients.
-    if (r.state == RecipientState::deferred)
-        r.next_attempt_at = s.optional_time(first + 4);
+    if (r.state == RecipientState::deferred) r.next_attempt_at = s.optional_time(first + 4);
     r.last_reply = s.text(first + 5);
     return r;
 }
 
-Error unknown_id(const std::string& id)
-{
-    return make_error(ErrorKind::not_found, "unknown queue ID " + id);
-}
+Error unknown_id(const std::string& id) { return make_error(ErrorKind::not_found, "unknown queue ID " + id); }
 
 std::string list_sql()
 {
@@ -59,71 +55,61 @@ Result<std::vector<MessageInfo>> Store::list(std::optional<RecipientState> state
 {
     static const std::string text = list_sql();
     auto s = sql(text.c_str());
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     std::vector<MessageInfo> all;
     auto st = each_row(*s, [&](const Statement& row) {
-        if (all.empty() || all.back().id != row.text(0))
-            all.push_back(read_message(row, 0));
+        if (all.empty() || all.back().id != row.text(0)) all.push_back(read_message(row, 0));
         all.back().recipients.push_back(read_recipient(row, 5));
     });
-    if (!st)
-        return st.error();
-    if (!state)
-        return all;
+    if (!st) return st.error();
+    if (!state) return all;
     std::vector<MessageInfo> matching;
     for (auto& m : all)
-        if (m.state() == *state)
-            matching.push_back(std::move(m));
+        if (m.state() == *state) matching.push_back(std::move(m));
     return matching;
 }
 
 Result<MessageInfo> Store::show(const std::string& id)
 {
-    static const std::string head_sql = std::string("SELECT ") + message_columns + " FROM messages m WHERE m.id = ?1";
-    static const std::string recipients_sql = std::string("SELECT ") + recipient_columns +
-                                              " FROM recipients r WHERE r.message_id = ?1 ORDER BY r.position";
+    static const std::string head_sql =
+        std::string("SELECT ") + message_columns + " FROM messages m WHERE m.id = ?1";
+    static const std::string recipients_sql =
+        std::string("SELECT ") + recipient_columns +
+        " FROM recipients r WHERE r.message_id = ?1 ORDER BY r.position";
     MessageInfo m;
     Status st = atomically(
         [&]() -> Status {
             auto head = sql(head_sql.c_str());
-            if (!head)
-                return head.error();
+            if (!head) return head.error();
             auto found = head->bind_all(id).step();
-            if (!found)
-                return found.error();
-            if (!*found)
-                return unknown_id(id);
+            if (!found) return found.error();
+            if (!*found) return unknown_id(id);
             m = read_message(*head, 0);
             auto r = sql(recipients_sql.c_str());
-            if (!r)
-                return r.error();
-            if (auto st = each_row(r->bind_all(id), [&](const Statement& row) {
-                    m.recipients.push_back(read_recipient(row, 0));
-                });
+            if (!r) return r.error();
+            if (auto st =
+                    each_row(r->bind_all(id),
+                             [&](const Statement& row) { m.recipients.push_back(read_recipient(row, 0)); });
                 !st)
                 return st;
-            auto a = sql("SELECT at, relay, recipient, reply FROM attempts WHERE message_id = ?1 ORDER BY at, id");
-            if (!a)
-                return a.error();
+            auto a =
+                sql("SELECT at, relay, recipient, reply FROM attempts WHERE message_id = ?1 ORDER BY at, id");
+            if (!a) return a.error();
             return each_row(a->bind_all(id), [&](const Statement& row) {
                 m.attempts.push_back(AttemptInfo{row.time(0), row.text(1), row.text(2), row.text(3)});
             });
         },
         false);
-    if (!st)
-        return st.error();
+    if (!st) return st.error();
     return m;
 }
 
 Status Store::require_message(const std::string& id)
 {
     auto s = sql("SELECT 1 FROM messages WHERE id = ?1");
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     auto found = s->bind_all(id).step();
-    if (!found)
-        return found.error();
+    if (!found) return found.error();
     return *found ? Status{} : Status{unknown_id(id)};
 }
 
@@ -131,14 +117,11 @@ Status Store::require_message(const std::string& id)
 Status Store::set_recipients(const std::string& id, const char* update_sql, TimePoint now)
 {
     return atomically([&]() -> Status {
-        if (auto st = require_message(id); !st)
-            return st;
+        if (auto st = require_message(id); !st) return st;
         auto s = sql(update_sql);
-        if (!s)
-            return s.error();
+        if (!s) return s.error();
         s->bind(1, id);
-        if (s->parameter_count() >= 2)
-            s->bind(2, now);
+        if (s->parameter_count() >= 2) s->bind(2, now);
         return s->run();
     });
 }
@@ -152,10 +135,7 @@ Status Store::hold(const std::string& id)
                           now_seconds());
 }
 
-Status Store::release(const std::string& id)
-{
-    return release(id, now_seconds());
-}
+Status Store::release(const std::string& id) { return release(id, now_seconds()); }
 
 Status Store::release(const std::string& id, TimePoint now)
 {
@@ -165,10 +145,7 @@ Status Store::release(const std::string& id, TimePoint now)
                           now);
 }
 
-Status Store::retry(const std::string& id)
-{
-    return retry(id, now_seconds());
-}
+Status Store::retry(const std::string& id) { return retry(id, now_seconds()); }
 
 // The recipient stays deferred until the attempt decides otherwise.
 Status Store::retry(const std::string& id, TimePoint now)
@@ -182,8 +159,7 @@ Status Store::retry(const std::string& id, TimePoint now)
 Result<std::vector<std::string>> Store::not_done_ids()
 {
     auto s = sql("SELECT id FROM messages WHERE done_at IS NULL ORDER BY received_at, rowid");
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     std::vector<std::string> ids;
     if (auto st = each_row(*s, [&](const Statement& row) { ids.push_back(row.text(0)); }); !st)
         return st.error();
@@ -194,20 +170,16 @@ Result<std::vector<std::string>> Store::not_done_ids()
 Status Store::remove(const std::string& id)
 {
     auto s = sql("DELETE FROM messages WHERE id = ?1");
-    if (!s)
-        return s.error();
-    if (auto st = s->bind_all(id).run(); !st)
-        return st;
+    if (!s) return s.error();
+    if (auto st = s->bind_all(id).run(); !st) return st;
     return sqlite3_changes64(db_) > 0 ? Status{} : Status{unknown_id(id)};
 }
 
 Result<std::size_t> Store::purge_done(TimePoint cutoff)
 {
     auto s = sql("DELETE FROM messages WHERE done_at IS NOT NULL AND done_at < ?1");
-    if (!s)
-        return s.error();
-    if (auto st = s->bind_all(cutoff).run(); !st)
-        return st.error();
+    if (!s) return s.error();
+    if (auto st = s->bind_all(cutoff).run(); !st) return st.error();
     return static_cast<std::size_t>(sqlite3_changes64(db_));
 }
 
@@ -217,21 +189,19 @@ Result<QueueCounts> Store::counts(TimePoint now)
 {
     QueueCounts counts;
     auto count = [&](const std::vector<RecipientState>& states) {
-        if (states.empty())
-            return;
+        if (states.empty()) return;
         switch (message_state(states)) {
-        case RecipientState::queued: ++counts.queued; break;
-        case RecipientState::deferred: ++counts.deferred; break;
-        case RecipientState::held: ++counts.held; break;
-        case RecipientState::sent: ++counts.sent; break;
-        case RecipientState::failed: ++counts.failed; break;
+            case RecipientState::queued: ++counts.queued; break;
+            case RecipientState::deferred: ++counts.deferred; break;
+            case RecipientState::held: ++counts.held; break;
+            case RecipientState::sent: ++counts.sent; break;
+            case RecipientState::failed: ++counts.failed; break;
         }
     };
     Status st = atomically(
         [&]() -> Status {
             auto s = sql("SELECT message_id, state FROM recipients ORDER BY message_id");
-            if (!s)
-                return s.error();
+            if (!s) return s.error();
             std::string current;
             std::vector<RecipientState> states;
             auto rows = each_row(*s, [&](const Statement& row) {
@@ -242,28 +212,25 @@ Result<QueueCounts> Store::counts(TimePoint now)
                 }
                 states.push_back(recipient_state_from(row.text(1)).value_or(RecipientState::queued));
             });
-            if (!rows)
-                return rows;
+            if (!rows) return rows;
             count(states);
             auto oldest = sql("SELECT min(received_at) FROM messages WHERE done_at IS NULL");
-            if (!oldest)
-                return oldest.error();
+            if (!oldest) return oldest.error();
             return each_row(*oldest, [&](const Statement& row) {
                 if (auto t = row.optional_time(0))
                     counts.oldest_age_s = std::max<std::int64_t>(0, (now - *t).count());
             });
         },
         false);
-    if (!st)
-        return st.error();
+    if (!st) return st.error();
     return counts;
 }
 
 Result<std::vector<RelayTotals>> Store::relay_totals()
 {
-    auto s = sql("SELECT relay, sent, failed, deferred, last_success_at, last_error FROM relay_totals ORDER BY relay");
-    if (!s)
-        return s.error();
+    auto s = sql(
+        "SELECT relay, sent, failed, deferred, last_success_at, last_error FROM relay_totals ORDER BY relay");
+    if (!s) return s.error();
     std::vector<RelayTotals> totals;
     auto st = each_row(*s, [&](const Statement& row) {
         totals.push_back(RelayTotals{row.text(0), static_cast<std::uint64_t>(row.integer(1)),
@@ -271,8 +238,7 @@ Result<std::vector<RelayTotals>> Store::relay_totals()
                                      static_cast<std::uint64_t>(row.integer(3)), row.optional_time(4),
                                      row.optional_text(5)});
     });
-    if (!st)
-        return st.error();
+    if (!st) return st.error();
     return totals;
 }
 

@@ -93,8 +93,7 @@ constexpr std::array<Migration, 2> all_migrations{{
 
 Status apply(sqlite3* db, const Migration& m)
 {
-    if (auto st = exec_sql(db, "BEGIN IMMEDIATE"); !st)
-        return st;
+    if (auto st = exec_sql(db, "BEGIN IMMEDIATE"); !st) return st;
     // Another process may have migrated while this one waited for the lock.
     if (auto now_at = read_schema_version(db); !now_at || *now_at >= m.version) {
         (void)exec_sql(db, "ROLLBACK");  // nothing was written
@@ -104,10 +103,8 @@ Status apply(sqlite3* db, const Migration& m)
     // PRAGMA takes no bound parameters.
     const std::string set_version = "PRAGMA user_version = " + std::to_string(m.version);
     Status st = exec_sql(db, m.sql);
-    if (st)
-        st = exec_sql(db, set_version.c_str());
-    if (st)
-        st = exec_sql(db, "COMMIT");
+    if (st) st = exec_sql(db, set_version.c_str());
+    if (st) st = exec_sql(db, "COMMIT");
     if (!st) {
         (void)exec_sql(db, "ROLLBACK");  // already failing: the first error is the one to report
         return st.error().context("migrating to schema version " + std::to_string(m.version));
@@ -117,46 +114,34 @@ Status apply(sqlite3* db, const Migration& m)
 
 }  // namespace
 
-std::span<const Migration> migrations()
-{
-    return all_migrations;
-}
+std::span<const Migration> migrations() { return all_migrations; }
 
-int latest_schema_version()
-{
-    return all_migrations.back().version;
-}
+int latest_schema_version() { return all_migrations.back().version; }
 
 Result<int> read_schema_version(sqlite3* db)
 {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
-    if (rc != SQLITE_OK)
-        return sqlite_error(db, rc, "reading the schema version");
+    if (rc != SQLITE_OK) return sqlite_error(db, rc, "reading the schema version");
     Statement statement(stmt, nullptr, true);
     auto row = statement.step();
-    if (!row)
-        return row.error();
+    if (!row) return row.error();
     return static_cast<int>(*row ? statement.integer(0) : 0);
 }
 
 Status migrate(sqlite3* db, int target)
 {
-    if (target <= 0)
-        target = latest_schema_version();
+    if (target <= 0) target = latest_schema_version();
     auto version = read_schema_version(db);
-    if (!version)
-        return version.error();
+    if (!version) return version.error();
     if (*version > latest_schema_version())
-        return make_error(ErrorKind::config,
-                          "queue database has schema version " + std::to_string(*version) +
-                              ", newer than this mailqd understands (" +
-                              std::to_string(latest_schema_version()) + "); refusing to use it");
+        return make_error(ErrorKind::config, "queue database has schema version " + std::to_string(*version) +
+                                                 ", newer than this mailqd understands (" +
+                                                 std::to_string(latest_schema_version()) +
+                                                 "); refusing to use it");
     for (const Migration& m : all_migrations) {
-        if (m.version <= *version || m.version > target)
-            continue;
-        if (auto st = apply(db, m); !st)
-            return st;
+        if (m.version <= *version || m.version > target) continue;
+        if (auto st = apply(db, m); !st) return st;
     }
     return {};
 }

@@ -8,9 +8,8 @@ namespace mailqd {
 Error sqlite_error(sqlite3* db, int rc, std::string_view what)
 {
     const int primary = rc & 0xff;
-    const bool temporary = primary == SQLITE_FULL || primary == SQLITE_IOERR ||
-                           primary == SQLITE_BUSY || primary == SQLITE_LOCKED ||
-                           primary == SQLITE_NOMEM;
+    const bool temporary = primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
+                           primary == SQLITE_LOCKED || primary == SQLITE_NOMEM;
     std::string text = db != nullptr && sqlite3_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     return make_error(temporary ? ErrorKind::temporary : ErrorKind::failure,
                       "queue database: " + std::string(what) + ": " + text);
@@ -20,8 +19,7 @@ Status exec_sql(sqlite3* db, const char* sql)
 {
     char* message = nullptr;
     const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
-    if (rc == SQLITE_OK)
-        return {};
+    if (rc == SQLITE_OK) return {};
     Error error = sqlite_error(db, rc, sql);
     if (message != nullptr) {
         error.message = "queue database: " + std::string(sql) + ": " + message;
@@ -45,22 +43,19 @@ Statement::Statement(Statement&& other) noexcept
 
 Statement::~Statement()
 {
-    if (stmt_ == nullptr)
-        return;
+    if (stmt_ == nullptr) return;
     if (owned_) {
         sqlite3_finalize(stmt_);
         return;
     }
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
-    if (in_use_ != nullptr)
-        *in_use_ = false;
+    if (in_use_ != nullptr) *in_use_ = false;
 }
 
 void Statement::note(int rc)
 {
-    if (rc != SQLITE_OK && bind_error_ == 0)
-        bind_error_ = rc;
+    if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
 }
 
 Statement& Statement::bind(int index, std::int64_t value)
@@ -88,21 +83,15 @@ Statement& Statement::bind_blob(int index, std::string_view data)
     return *this;
 }
 
-int Statement::parameter_count() const
-{
-    return sqlite3_bind_parameter_count(stmt_);
-}
+int Statement::parameter_count() const { return sqlite3_bind_parameter_count(stmt_); }
 
 Result<bool> Statement::step()
 {
     sqlite3* db = sqlite3_db_handle(stmt_);
-    if (bind_error_ != 0)
-        return sqlite_error(db, bind_error_, "bind");
+    if (bind_error_ != 0) return sqlite_error(db, bind_error_, "bind");
     const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW)
-        return true;
-    if (rc == SQLITE_DONE)
-        return false;
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
     return sqlite_error(db, rc, sqlite3_sql(stmt_));
 }
 
@@ -110,58 +99,45 @@ Status Statement::run()
 {
     for (;;) {
         auto row = step();
-        if (!row)
-            return row.error();
-        if (!*row)
-            return {};
+        if (!row) return row.error();
+        if (!*row) return {};
     }
 }
 
-std::int64_t Statement::integer(int column) const
-{
-    return sqlite3_column_int64(stmt_, column);
-}
+std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
 
 std::string Statement::text(int column) const
 {
     // Blob-typed columns (message data) are read the same way.
     const void* data = sqlite3_column_blob(stmt_, column);
     const int size = sqlite3_column_bytes(stmt_, column);
-    if (data == nullptr)
-        return {};
+    if (data == nullptr) return {};
     return std::string(static_cast<const char*>(data), static_cast<std::size_t>(size));
 }
 
-bool Statement::is_null(int column) const
-{
-    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-}
+bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
 std::optional<std::int64_t> Statement::optional_integer(int column) const
 {
-    if (is_null(column))
-        return std::nullopt;
+    if (is_null(column)) return std::nullopt;
     return integer(column);
 }
 
 std::optional<std::string> Statement::optional_text(int column) const
 {
-    if (is_null(column))
-        return std::nullopt;
+    if (is_null(column)) return std::nullopt;
     return text(column);
 }
 
 std::optional<TimePoint> Statement::optional_time(int column) const
 {
-    if (is_null(column))
-        return std::nullopt;
+    if (is_null(column)) return std::nullopt;
     return time(column);
 }
 
 StatementCache::~StatementCache()
 {
-    for (auto& [sql, entry] : entries_)
-        sqlite3_finalize(entry.stmt);
+    for (auto& [sql, entry] : entries_) sqlite3_finalize(entry.stmt);
 }
 
 Result<Statement> StatementCache::prepare(std::string_view sql)
@@ -176,10 +152,8 @@ Result<Statement> StatementCache::prepare(std::string_view sql)
     sqlite3_stmt* stmt = nullptr;
     const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                       cache ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, nullptr);
-    if (rc != SQLITE_OK)
-        return sqlite_error(db_, rc, "prepare " + std::string(sql));
-    if (!cache)
-        return Statement(stmt, nullptr, true);
+    if (rc != SQLITE_OK) return sqlite_error(db_, rc, "prepare " + std::string(sql));
+    if (!cache) return Statement(stmt, nullptr, true);
     auto& entry = entries_[std::string(sql)];
     entry = Entry{stmt, true};
     return Statement(stmt, &entry.in_use, false);

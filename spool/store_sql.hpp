@@ -42,7 +42,10 @@ public:
     Statement& bind(int index, std::string_view text);
     Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
     Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
-    Statement& bind(int index, TimePoint t) { return bind(index, std::int64_t{t.time_since_epoch().count()}); }
+    Statement& bind(int index, TimePoint t)
+    {
+        return bind(index, std::int64_t{t.time_since_epoch().count()});
+    }
     Statement& bind(int index, std::nullopt_t);
     Statement& bind_blob(int index, std::string_view data);
     template <class T>
@@ -89,10 +92,8 @@ Status each_row(Statement& s, F on_row)
 {
     for (;;) {
         auto row = s.step();
-        if (!row)
-            return row.error();
-        if (!*row)
-            return {};
+        if (!row) return row.error();
+        if (!*row) return {};
         on_row(s);
     }
 }

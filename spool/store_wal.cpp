@@ -38,8 +38,7 @@ Result<Store::WalCheckpoint> Store::checkpoint()
     const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &out.wal_frames,
                                              &out.checkpointed);
     // BUSY: another connection is checkpointing; it does the work.
-    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
-        return sqlite_error(db_, rc, "checkpoint");
+    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY) return sqlite_error(db_, rc, "checkpoint");
     return out;
 }
 

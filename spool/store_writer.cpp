@@ -37,8 +37,7 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::filesystem::pa
                                                        std::size_t max_batch)
 {
     auto store = Store::open(database);
-    if (!store)
-        return store.error();
+    if (!store) return store.error();
     return std::unique_ptr<StoreWriter>(new StoreWriter(std::move(*store), max_batch));
 }
 
@@ -95,8 +94,7 @@ void StoreWriter::run()
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-            if (pending_.empty())
-                return;  // stopping, and everything posted has been done
+            if (pending_.empty()) return;  // stopping, and everything posted has been done
             gather(lock);
             const std::size_t n = std::min(pending_.size(), max_batch_);
             batch.assign(std::make_move_iterator(pending_.begin()),
@@ -122,8 +120,7 @@ void StoreWriter::run()
         for (std::size_t i = 0; i < batch.size(); ++i) {
             batch[i].job = nullptr;
             Done done = std::move(batch[i].done);
-            if (done)
-                done(std::move(outcomes[i]));
+            if (done) done(std::move(outcomes[i]));
         }
         after_commits();
     }
@@ -138,10 +135,9 @@ void StoreWriter::run()
 void StoreWriter::gather(std::unique_lock<std::mutex>& lock)
 {
     const std::size_t wanted = std::min(last_batch_, max_batch_);
-    if (pending_.size() >= wanted || stopping_)
-        return;
-    const auto window = std::min<std::chrono::steady_clock::duration>(last_commit_time_ / 2,
-                                                                      std::chrono::milliseconds(1));
+    if (pending_.size() >= wanted || stopping_) return;
+    const auto window =
+        std::min<std::chrono::steady_clock::duration>(last_commit_time_ / 2, std::chrono::milliseconds(1));
     wake_.wait_for(lock, window, [&] { return stopping_ || pending_.size() >= wanted; });
 }
 
@@ -151,8 +147,7 @@ void StoreWriter::gather(std::unique_lock<std::mutex>& lock)
 // durable; the next batch tries again.
 void StoreWriter::after_commits()
 {
-    if (wal_frames_ < checkpoint_frames)
-        return;
+    if (wal_frames_ < checkpoint_frames) return;
     auto done = store_->checkpoint();
     if (done && done->checkpointed == done->wal_frames)
         wal_frames_ = 0;  // the next commit starts the WAL over
@@ -170,8 +165,7 @@ std::size_t StoreWriter::run_transaction(std::vector<Item>& batch, std::size_t f
 {
     Store& store = *store_;
     if (auto st = store.begin(); !st) {
-        for (std::size_t i = first; i < batch.size(); ++i)
-            outcomes[i] = st;
+        for (std::size_t i = first; i < batch.size(); ++i) outcomes[i] = st;
         return batch.size();
     }
     for (std::size_t i = first; i < batch.size(); ++i) {
@@ -185,11 +179,11 @@ std::size_t StoreWriter::run_transaction(std::vector<Item>& batch, std::size_t f
         }
         outcomes[i] = st;
         if (!store.in_transaction()) {
-            const Error lost = make_error(ErrorKind::temporary, "queue database: transaction rolled back: " +
-                                                                    (st ? std::string("unknown reason") : st.error().message));
+            const Error lost = make_error(ErrorKind::temporary,
+                                          "queue database: transaction rolled back: " +
+                                              (st ? std::string("unknown reason") : st.error().message));
             for (std::size_t j = first; j <= i; ++j)
-                if (outcomes[j])
-                    outcomes[j] = lost;
+                if (outcomes[j]) outcomes[j] = lost;
             return i + 1;
         }
     }
@@ -197,8 +191,7 @@ std::size_t StoreWriter::run_transaction(std::vector<Item>& batch, std::size_t f
         store.rollback();
         const Error failed = make_error(ErrorKind::temporary, st.error().message);
         for (std::size_t i = first; i < batch.size(); ++i)
-            if (outcomes[i])
-                outcomes[i] = failed;
+            if (outcomes[i]) outcomes[i] = failed;
         return batch.size();
     }
     ++commits;

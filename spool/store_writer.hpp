@@ -51,12 +51,15 @@ public:
 
 private:
     StoreWriter(std::unique_ptr<Store> store, std::size_t max_batch);
-    struct Item { Job job; Done done; };
+    struct Item {
+        Job job;
+        Done done;
+    };
     void run();
     void gather(std::unique_lock<std::mutex>& lock);
     void after_commits();
-    std::size_t run_transaction(std::vector<Item>& batch, std::size_t first,
-                                std::vector<Status>& outcomes, std::size_t& commits);
+    std::size_t run_transaction(std::vector<Item>& batch, std::size_t first, std::vector<Status>& outcomes,
+                                std::size_t& commits);
 
     std::unique_ptr<Store> store_;
     std::size_t max_batch_;

@@ -143,8 +143,7 @@ Result<std::vector<std::string>> ControlCommands::target_ids(const Json& request
     if (!all) return all.error();
     if (*all) return reader_.not_done_ids();
     auto it = request.find("ids");
-    if (it == request.end() || !it->is_array() || it->empty())
-        return usage("give queue IDs or \"all\"");
+    if (it == request.end() || !it->is_array() || it->empty()) return usage("give queue IDs or \"all\"");
     std::vector<std::string> ids;
     for (const auto& id : *it) {
         if (!id.is_string()) return usage("queue IDs must be strings");
@@ -164,9 +163,12 @@ awaitable<Result<Json>> ControlCommands::change(const std::string& cmd, const Js
         ChangeOutcome out;
         for (const auto& id : ids) {
             Status s = (store.*op)(id);
-            if (s) out.done.push_back(id);
-            else if (s.error().kind == ErrorKind::not_found) out.unknown.push_back(id);
-            else return s.error().context(id);
+            if (s)
+                out.done.push_back(id);
+            else if (s.error().kind == ErrorKind::not_found)
+                out.unknown.push_back(id);
+            else
+                return s.error().context(id);
         }
         return out;
     };
@@ -221,13 +223,11 @@ awaitable<Result<Json>> ControlCommands::fetch(const Json& request)
             names.push_back(name.get<std::string>());
         }
     }
-    if (config_.mailboxes.empty())
-        co_return make_error(ErrorKind::not_found, "no mailboxes configured");
+    if (config_.mailboxes.empty()) co_return make_error(ErrorKind::not_found, "no mailboxes configured");
     for (const auto& name : names)
         if (config_.mailbox(name) == nullptr)
             co_return make_error(ErrorKind::not_found, "unknown mailbox " + name);
-    if (!hooks_.fetch)
-        co_return make_error(ErrorKind::unavailable, "POP3 fetching is not available yet");
+    if (!hooks_.fetch) co_return make_error(ErrorKind::unavailable, "POP3 fetching is not available yet");
     auto pending = hooks_.fetch(std::move(names));
     co_return co_await std::move(pending);
 }

@@ -48,7 +48,9 @@ class ControlCommands {
 public:
     ControlCommands(Store& reader, StoreWriter& writer, QueueEvents& events, const Config& config,
                     ControlHooks& hooks)
-        : reader_(reader), writer_(writer), events_(events), config_(config), hooks_(hooks) {}
+        : reader_(reader), writer_(writer), events_(events), config_(config), hooks_(hooks)
+    {
+    }
 
     // One request line in, one response object out. Never throws on bad input.
     awaitable<Json> handle(const std::string& line);

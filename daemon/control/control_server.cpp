@@ -1,8 +1,8 @@
 // See control_server.hpp.
 #include "daemon/control/control_server.hpp"
 
-#include <list>
 #include <spdlog/spdlog.h>
+#include <list>
 
 #include "daemon/net/peer_access.hpp"
 #include "daemon/net/spawn.hpp"
@@ -17,8 +17,9 @@ constexpr std::chrono::seconds idle_timeout{120};
 }  // namespace
 
 struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
-    Impl(asio::any_io_executor executor, ControlCommands& commands)
-        : acceptor(executor), commands(commands) {}
+    Impl(asio::any_io_executor executor, ControlCommands& commands) : acceptor(executor), commands(commands)
+    {
+    }
 
     awaitable<void> accept_loop();
     awaitable<void> session(std::shared_ptr<Socket> socket);
@@ -101,9 +102,9 @@ awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
             if (!ec) socket->close(ec);
         });
         error_code ec;
-        const std::size_t n = co_await asio::async_read_until(
-            *socket, asio::dynamic_buffer(buffer, max_control_request + 1), '\n',
-            asio::redirect_error(use_awaitable, ec));
+        const std::size_t n =
+            co_await asio::async_read_until(*socket, asio::dynamic_buffer(buffer, max_control_request + 1),
+                                            '\n', asio::redirect_error(use_awaitable, ec));
         idle.cancel();
         if (ec == asio::error::not_found) {
             const Json too_large = error_response(make_error(

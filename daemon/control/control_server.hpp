@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "daemon/net/asio.hpp"
 #include "daemon/control/control_commands.hpp"
+#include "daemon/net/asio.hpp"
 #include "spool/result.hpp"
 
 namespace mailqd {

@@ -1,11 +1,11 @@
 // See peer_access.hpp.
 #include "daemon/net/peer_access.hpp"
 
-#include <algorithm>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <algorithm>
 #include <vector>
 
 namespace mailqd {

@@ -5,9 +5,9 @@
 // (NSS); trusts nothing the client says about itself.
 #pragma once
 
+#include <sys/types.h>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 
 #include "spool/result.hpp"
 

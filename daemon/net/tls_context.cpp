@@ -34,10 +34,9 @@ Result<std::shared_ptr<ssl::context>> make_client_tls_context(const TlsClientOpt
     else
         ctx->load_verify_file(options.ca_file, ec);
     if (ec)
-        return make_error(ErrorKind::config,
-                          (options.ca_file.empty() ? std::string("system trust store")
-                                                   : "ca_file " + options.ca_file) +
-                              ": " + ec.message());
+        return make_error(ErrorKind::config, (options.ca_file.empty() ? std::string("system trust store")
+                                                                      : "ca_file " + options.ca_file) +
+                                                 ": " + ec.message());
     ctx->set_verify_mode(ssl::verify_peer);
     return ctx;
 }

@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "daemon/net/asio.hpp"
 #include <boost/asio/ssl.hpp>
+#include "daemon/net/asio.hpp"
 
 #include "spool/result.hpp"
 

@@ -40,13 +40,13 @@ std::string duration_text(Duration d)
 std::string_view to_string(IoStatus status)
 {
     switch (status) {
-    case IoStatus::ok: return "ok";
-    case IoStatus::eof: return "eof";
-    case IoStatus::timeout: return "timeout";
-    case IoStatus::too_long: return "line too long";
-    case IoStatus::tls: return "TLS failure";
-    case IoStatus::unresolved: return "unresolved";
-    case IoStatus::error: return "error";
+        case IoStatus::ok: return "ok";
+        case IoStatus::eof: return "eof";
+        case IoStatus::timeout: return "timeout";
+        case IoStatus::too_long: return "line too long";
+        case IoStatus::tls: return "TLS failure";
+        case IoStatus::unresolved: return "unresolved";
+        case IoStatus::error: return "error";
     }
     return "error";
 }
@@ -56,7 +56,9 @@ std::string_view to_string(IoStatus status)
 // to touch (it holds a weak_ptr).
 struct Transport::Shared {
     explicit Shared(StreamSocket s)
-        : socket(std::move(s)), resolver(socket.get_executor()), timer(socket.get_executor()) {}
+        : socket(std::move(s)), resolver(socket.get_executor()), timer(socket.get_executor())
+    {
+    }
 
     StreamSocket socket;
     tcp::resolver resolver;
@@ -66,7 +68,7 @@ struct Transport::Shared {
     asio::ip::address peer_address;  // unspecified unless connected over TCP
     unsigned generation = 0;         // tells a stale timer handler from the live one
     bool timed_out = false;
-    bool closed = false;             // close() was called: no operation starts again
+    bool closed = false;  // close() was called: no operation starts again
 
     static void arm(const std::shared_ptr<Shared>& self, Duration budget)
     {
@@ -102,8 +104,10 @@ struct Transport::Shared {
     template <class Buffer>
     awaitable<void> write_all(Buffer buffer, error_code& ec)
     {
-        if (tls) co_await asio::async_write(*tls, buffer, asio::redirect_error(use_awaitable, ec));
-        else co_await asio::async_write(socket, buffer, asio::redirect_error(use_awaitable, ec));
+        if (tls)
+            co_await asio::async_write(*tls, buffer, asio::redirect_error(use_awaitable, ec));
+        else
+            co_await asio::async_write(socket, buffer, asio::redirect_error(use_awaitable, ec));
     }
 
     // A server that writes each reply of a pipelined group separately without
@@ -126,7 +130,8 @@ Transport::Transport(asio::any_io_executor executor, TransportOptions options)
 }
 
 Transport::Transport(StreamSocket socket, TransportOptions options)
-    : shared_(std::make_shared<Shared>(std::move(socket))), options_(std::move(options)),
+    : shared_(std::make_shared<Shared>(std::move(socket))),
+      options_(std::move(options)),
       masker_(options_.secret)
 {
 }
@@ -200,7 +205,8 @@ awaitable<IoResult> Transport::connect(std::string host, std::uint16_t port)
     auto endpoints = co_await shared_->resolver.async_resolve(host, std::to_string(port),
                                                               asio::redirect_error(use_awaitable, ec));
     const bool resolve_timed_out = shared_->disarm();
-    if (ec && resolve_timed_out) co_return IoResult{IoStatus::timeout, "DNS lookup of " + host + " timed out"};
+    if (ec && resolve_timed_out)
+        co_return IoResult{IoStatus::timeout, "DNS lookup of " + host + " timed out"};
     if (ec) co_return IoResult{IoStatus::unresolved, "DNS lookup of " + host + " failed: " + ec.message()};
     std::string errors;
     for (const auto& entry : endpoints) {
@@ -246,14 +252,12 @@ awaitable<IoResult> Transport::start_tls(std::shared_ptr<ssl::context> context, 
         if (shared_->timed_out || shared_->closed) co_return failure("TLS handshake", ec);
         co_return IoResult{IoStatus::tls, describe_tls_failure(native, ec)};
     }
-    trace_note(std::string("TLS established: ") + SSL_get_version(native) + " " + SSL_get_cipher_name(native));
+    trace_note(std::string("TLS established: ") + SSL_get_version(native) + " " +
+               SSL_get_cipher_name(native));
     co_return IoResult{};
 }
 
-std::string_view Transport::buffered() const
-{
-    return std::string_view(buffer_).substr(begin_);
-}
+std::string_view Transport::buffered() const { return std::string_view(buffer_).substr(begin_); }
 
 void Transport::consume(std::size_t n)
 {
@@ -261,10 +265,7 @@ void Transport::consume(std::size_t n)
     scanned_ = std::max(scanned_, begin_);
 }
 
-awaitable<IoResult> Transport::fill()
-{
-    co_return co_await fill(options_.timeout);
-}
+awaitable<IoResult> Transport::fill() { co_return co_await fill(options_.timeout); }
 
 awaitable<IoResult> Transport::fill(Duration timeout)
 {
@@ -310,7 +311,9 @@ awaitable<IoResult> Transport::read_line(std::string& line, LineLimit limit, Dur
             if (!overlong) line.assign(buffer_, begin_, end - begin_);
             begin_ = scanned_ = lf + 1;
             discarding_ = false;
-            if (overlong) co_return IoResult{IoStatus::too_long, "line longer than " + std::to_string(limit.max_length)};
+            if (overlong)
+                co_return IoResult{IoStatus::too_long,
+                                   "line longer than " + std::to_string(limit.max_length)};
             if (options_.trace) trace_received(line);
             co_return IoResult{};
         }
@@ -318,7 +321,8 @@ awaitable<IoResult> Transport::read_line(std::string& line, LineLimit limit, Dur
         // +1: the CR of a CRLF may be all that is missing.
         if (buffer_.size() - begin_ > limit.max_length + 1 || discarding_) {
             if (!limit.discard_overlong)
-                co_return IoResult{IoStatus::too_long, "line longer than " + std::to_string(limit.max_length)};
+                co_return IoResult{IoStatus::too_long,
+                                   "line longer than " + std::to_string(limit.max_length)};
             discarding_ = true;
             buffer_.clear();
             begin_ = scanned_ = 0;

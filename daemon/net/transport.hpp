@@ -33,9 +33,9 @@ using Duration = std::chrono::steady_clock::duration;
 
 enum class IoStatus {
     ok,
-    eof,       // the peer closed (a partial last line is dropped)
-    timeout,   // the deadline passed; the socket is still open
-    too_long,  // the line exceeded its limit
+    eof,         // the peer closed (a partial last line is dropped)
+    timeout,     // the deadline passed; the socket is still open
+    too_long,    // the line exceeded its limit
     tls,         // the TLS handshake failed (detail says why)
     unresolved,  // connect: the host name did not resolve
     error,       // a socket error, a refused connect, or the transport was closed

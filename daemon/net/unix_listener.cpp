@@ -1,11 +1,11 @@
 // See unix_listener.hpp.
 #include "daemon/net/unix_listener.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 namespace mailqd {

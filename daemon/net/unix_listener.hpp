@@ -4,9 +4,9 @@
 // and mode/group are applied before anyone can connect.
 #pragma once
 
+#include <sys/types.h>
 #include <filesystem>
 #include <string>
-#include <sys/types.h>
 
 #include "daemon/net/asio.hpp"
 #include "spool/result.hpp"

@@ -9,27 +9,25 @@ Result<MailboxAuth> choose_pop3_auth(MailboxAuth wanted, const Pop3Capabilities&
 {
     const bool user_ok = caps.user || !caps.known;
     switch (wanted) {
-    case MailboxAuth::automatic:
-        if (cleartext_ok && caps.has_sasl("PLAIN"))
-            return MailboxAuth::plain;
-        if (cleartext_ok && user_ok)
-            return MailboxAuth::user;
-        if (has_apop_timestamp)
-            return MailboxAuth::apop;
-        if (!cleartext_ok)
-            return make_error(ErrorKind::config,
-                              "refusing to send a password in clear text (no TLS, not loopback, no APOP)");
-        return make_error(ErrorKind::failure, "no usable login method offered (USER, SASL PLAIN, APOP)");
-    case MailboxAuth::user:
-    case MailboxAuth::plain:
-        if (!cleartext_ok)
-            return make_error(ErrorKind::config,
-                              "refusing to send a password in clear text (no TLS, not loopback)");
-        return wanted;
-    case MailboxAuth::apop:
-        if (!has_apop_timestamp)
-            return make_error(ErrorKind::failure, "auth = apop but the greeting has no APOP timestamp");
-        return wanted;
+        case MailboxAuth::automatic:
+            if (cleartext_ok && caps.has_sasl("PLAIN")) return MailboxAuth::plain;
+            if (cleartext_ok && user_ok) return MailboxAuth::user;
+            if (has_apop_timestamp) return MailboxAuth::apop;
+            if (!cleartext_ok)
+                return make_error(
+                    ErrorKind::config,
+                    "refusing to send a password in clear text (no TLS, not loopback, no APOP)");
+            return make_error(ErrorKind::failure, "no usable login method offered (USER, SASL PLAIN, APOP)");
+        case MailboxAuth::user:
+        case MailboxAuth::plain:
+            if (!cleartext_ok)
+                return make_error(ErrorKind::config,
+                                  "refusing to send a password in clear text (no TLS, not loopback)");
+            return wanted;
+        case MailboxAuth::apop:
+            if (!has_apop_timestamp)
+                return make_error(ErrorKind::failure, "auth = apop but the greeting has no APOP timestamp");
+            return wanted;
     }
     return make_error(ErrorKind::failure, "unknown auth mode");
 }

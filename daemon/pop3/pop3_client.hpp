@@ -32,7 +32,7 @@
 namespace mailqd {
 
 struct Pop3Options {
-    std::string name;    // the mailbox's name, for logs and traces
+    std::string name;  // the mailbox's name, for logs and traces
     std::string host;
     std::uint16_t port = 995;
     TlsMode tls = TlsMode::implicit;
@@ -53,7 +53,7 @@ struct FetchedMessage {
     std::uint64_t number = 0;  // message number in this session
     std::string uidl;
     std::uint64_t listed_size = 0;  // octets as LIST said
-    std::string data;  // the message, LF line endings, dots unstuffed
+    std::string data;               // the message, LF line endings, dots unstuffed
 };
 
 struct OversizedMessage {
@@ -71,9 +71,9 @@ struct Pop3Callbacks {
 };
 
 struct Pop3Result {
-    std::uint64_t fetched = 0;   // messages handed to store_batch successfully
-    std::uint64_t deleted = 0;   // DELE accepted (committed if quit_ok)
-    bool quit_ok = false;        // the server answered QUIT with +OK
+    std::uint64_t fetched = 0;          // messages handed to store_batch successfully
+    std::uint64_t deleted = 0;          // DELE accepted (committed if quit_ok)
+    bool quit_ok = false;               // the server answered QUIT with +OK
     std::uint64_t server_messages = 0;  // STAT count
     std::uint64_t server_octets = 0;
     std::vector<OversizedMessage> too_big;  // over max_size, left on the server

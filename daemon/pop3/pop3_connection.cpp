@@ -27,10 +27,7 @@ Pop3Connection::Pop3Connection(asio::any_io_executor executor, std::chrono::seco
 {
 }
 
-Pop3Connection::~Pop3Connection()
-{
-    close();
-}
+Pop3Connection::~Pop3Connection() { close(); }
 
 void Pop3Connection::close()
 {
@@ -42,11 +39,12 @@ Error Pop3Connection::failure(const std::string& what, const IoResult& result)
 {
     usable_ = false;
     switch (result.status) {
-    case IoStatus::timeout:
-        return make_error(ErrorKind::temporary, what + ": timeout after " + std::to_string(timeout_.count()) + "s");
-    case IoStatus::eof: return make_error(ErrorKind::temporary, what + ": connection closed by server");
-    case IoStatus::tls: return make_error(ErrorKind::temporary, result.detail);
-    default: return make_error(ErrorKind::temporary, what + ": " + result.detail);
+        case IoStatus::timeout:
+            return make_error(ErrorKind::temporary,
+                              what + ": timeout after " + std::to_string(timeout_.count()) + "s");
+        case IoStatus::eof: return make_error(ErrorKind::temporary, what + ": connection closed by server");
+        case IoStatus::tls: return make_error(ErrorKind::temporary, result.detail);
+        default: return make_error(ErrorKind::temporary, what + ": " + result.detail);
     }
 }
 
@@ -108,12 +106,11 @@ awaitable<Status> Pop3Connection::read_multiline(std::string& out, std::uint64_t
         }
         if (step == MultilineDecoder::Step::too_big) {
             usable_ = false;
-            co_return make_error(ErrorKind::temporary,
-                                 "protocol error: answer longer than " + std::to_string(max_bytes) + " bytes");
+            co_return make_error(ErrorKind::temporary, "protocol error: answer longer than " +
+                                                           std::to_string(max_bytes) + " bytes");
         }
         Status more = co_await read_more();
-        if (!more)
-            co_return more.error();
+        if (!more) co_return more.error();
     }
 }
 
@@ -121,10 +118,8 @@ awaitable<Status> Pop3Connection::write(std::string commands)
 {
     if (transport_.tracing())
         for_each_line(commands, [&](std::string_view line) {
-            if (!line.empty() && line.back() == '\r')
-                line.remove_suffix(1);
-            if (!line.empty())
-                transport_.trace_sent(line);
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            if (!line.empty()) transport_.trace_sent(line);
         });
     IoResult result = co_await transport_.write(commands);
     if (!result.ok()) co_return failure("write", result);

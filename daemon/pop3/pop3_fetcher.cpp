@@ -1,15 +1,15 @@
 // See pop3_fetcher.hpp.
 #include "daemon/pop3/pop3_fetcher.hpp"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <random>
-#include <spdlog/spdlog.h>
 
+#include "daemon/net/spawn.hpp"
+#include "daemon/net/tls_context.hpp"
 #include "daemon/pop3/pop3_mailbox.hpp"
 #include "daemon/secret_async.hpp"
-#include "daemon/net/spawn.hpp"
 #include "daemon/store_async.hpp"
-#include "daemon/net/tls_context.hpp"
 #include "spool/backoff.hpp"
 
 namespace mailqd {
@@ -39,8 +39,7 @@ awaitable<Status> record_uidls(StoreWriter& writer, std::string mailbox, std::ve
     auto job = [mailbox, uidls](Store& store) -> Status {
         const TimePoint now = now_seconds();
         for (const auto& uidl : uidls)
-            if (Status s = store.record_uidl(mailbox, uidl, now); !s)
-                return s;
+            if (Status s = store.record_uidl(mailbox, uidl, now); !s) return s;
         return {};
     };
     awaitable<Status> op = write_store(writer, std::move(job));
@@ -95,8 +94,7 @@ struct Pop3Fetcher::Mailbox {
         config = next;
         tls.reset();
         tls_error.reset();
-        if (config.tls == TlsMode::none)
-            return;
+        if (config.tls == TlsMode::none) return;
         auto made = make_client_tls_context({config.verify, config.ca_file.string()});
         if (made)
             tls = *made;
@@ -139,8 +137,7 @@ void Pop3Fetcher::launch(std::shared_ptr<Mailbox> mailbox)
 void Pop3Fetcher::reconfigure(const Config& config)
 {
     config_ = config;
-    if (!started_ || stopped_)
-        return;
+    if (!started_ || stopped_) return;
     for (auto& [name, mailbox] : mailboxes_) {
         if (config.mailbox(name) == nullptr) {
             mailbox->removed = true;
@@ -163,8 +160,7 @@ void Pop3Fetcher::reconfigure(const Config& config)
 void Pop3Fetcher::stop()
 {
     stopped_ = true;
-    for (auto& [name, mailbox] : mailboxes_)
-        mailbox->wake.cancel();
+    for (auto& [name, mailbox] : mailboxes_) mailbox->wake.cancel();
 }
 
 // At start-up, then every interval (or backoff after failures), and at once
@@ -173,8 +169,7 @@ awaitable<void> Pop3Fetcher::run(std::shared_ptr<Mailbox> mailbox)
 {
     while (!stopped_ && !mailbox->removed) {
         co_await pull(mailbox);
-        if (stopped_ || mailbox->removed || !mailbox->waiting.empty())
-            continue;
+        if (stopped_ || mailbox->removed || !mailbox->waiting.empty()) continue;
         std::uniform_real_distribution<double> uniform(0.0, 1.0);
         mailbox->wake.expires_after(next_pull_delay(mailbox->config.interval, mailbox->failures,
                                                     backoff_policy(config_.queue), uniform(random_)));
@@ -216,7 +211,8 @@ awaitable<void> Pop3Fetcher::pull(std::shared_ptr<Mailbox> mailbox)
         if (!recorded)
             spdlog::error("mailbox={} cannot record the pull: {}", config.name, recorded.error().message);
     } else {
-        Pop3Options options = pop3_options_for(config, std::move(secret), kPop3Timeout, config_.log.protocol_trace);
+        Pop3Options options =
+            pop3_options_for(config, std::move(secret), kPop3Timeout, config_.log.protocol_trace);
         MailboxBook book = store_book(reader_, writer_, config.name);
         awaitable<MailboxPullOutcome> op = pull_mailbox(std::move(options), config.maildir, std::move(book),
                                                         mailbox->tls, mailbox->state, blocking_executor_);
@@ -226,8 +222,7 @@ awaitable<void> Pop3Fetcher::pull(std::shared_ptr<Mailbox> mailbox)
     for (auto& waiter : waiters) {
         waiter->finished = true;
         waiter->fetched = outcome.result.fetched;
-        if (outcome.result.error)
-            waiter->error = outcome.result.error->message;
+        if (outcome.result.error) waiter->error = outcome.result.error->message;
         waiter->done.cancel();
     }
 }
@@ -235,16 +230,13 @@ awaitable<void> Pop3Fetcher::pull(std::shared_ptr<Mailbox> mailbox)
 awaitable<Result<Json>> Pop3Fetcher::fetch_now(std::vector<std::string> names)
 {
     if (names.empty())
-        for (const auto& [name, mailbox] : mailboxes_)
-            names.push_back(name);
+        for (const auto& [name, mailbox] : mailboxes_) names.push_back(name);
     std::vector<std::pair<std::string, std::shared_ptr<FetchWaiter>>> waits;
     for (const auto& name : names) {
         auto it = mailboxes_.find(name);
-        if (it == mailboxes_.end())
-            co_return make_error(ErrorKind::not_found, "unknown mailbox " + name);
+        if (it == mailboxes_.end()) co_return make_error(ErrorKind::not_found, "unknown mailbox " + name);
     }
-    if (stopped_)
-        co_return make_error(ErrorKind::unavailable, "mailqd is stopping");
+    if (stopped_) co_return make_error(ErrorKind::unavailable, "mailqd is stopping");
     for (const auto& name : names) {
         auto& mailbox = mailboxes_.at(name);
         auto waiter = std::make_shared<FetchWaiter>(io_);

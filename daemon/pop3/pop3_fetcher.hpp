@@ -10,9 +10,9 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
-#include <memory>
 #include <string>
 #include <vector>
 

@@ -1,8 +1,8 @@
 #include "daemon/pop3/pop3_mailbox.hpp"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <chrono>
-#include <spdlog/spdlog.h>
 
 #include "spool/maildir_writer.hpp"
 
@@ -25,15 +25,15 @@ std::string fetch_tag(const FetchedMessage& m)
     mix(m.data);
     static constexpr char hex[] = "0123456789abcdef";
     std::string tag(16, '0');
-    for (int i = 15; i >= 0; --i, h >>= 4)
-        tag[static_cast<std::size_t>(i)] = hex[h & 15];
+    for (int i = 15; i >= 0; --i, h >>= 4) tag[static_cast<std::size_t>(i)] = hex[h & 15];
     return tag;
 }
 
 // Writes a batch into the Maildir; names come back through *names. A crash
 // between the write and the UIDL commit leaves the file in new/ with its
 // tag: a message found there is not written a second time.
-Status write_batch(MaildirWriter& writer, const std::vector<FetchedMessage>& batch, std::vector<std::string>* names)
+Status write_batch(MaildirWriter& writer, const std::vector<FetchedMessage>& batch,
+                   std::vector<std::string>* names)
 {
     const auto already = writer.tagged_in_new();
     std::vector<std::string_view> views;
@@ -49,8 +49,7 @@ Status write_batch(MaildirWriter& writer, const std::vector<FetchedMessage>& bat
         tags.push_back(all_tags.back());
     }
     auto written = writer.deliver(views, tags);
-    if (!written)
-        return written.error();
+    if (!written) return written.error();
     names->clear();
     std::size_t next = 0;
     for (const auto& tag : all_tags) {
@@ -77,11 +76,9 @@ awaitable<Status> store_batch(std::shared_ptr<BatchSink> sink, std::vector<Fetch
     std::vector<std::string> names;
     const std::function<Status()> write = [&] { return write_batch(*sink->writer, batch, &names); };
     Status on_disk = co_await run_blocking(sink->blocking, write);
-    if (!on_disk)
-        co_return on_disk;
+    if (!on_disk) co_return on_disk;
     std::vector<std::string> uidls;
-    for (const auto& m : batch)
-        uidls.push_back(m.uidl);
+    for (const auto& m : batch) uidls.push_back(m.uidl);
     awaitable<Status> op = sink->record(std::move(uidls));
     Status recorded = co_await std::move(op);
     if (!recorded)  // the files stay: at-least-once rather than a loss
@@ -101,8 +98,10 @@ void report_too_big(const Pop3Options& options, const Pop3Result& result, Mailbo
     for (const auto& big : result.too_big) {
         still.insert(big.uidl);
         if (state.reported_too_big.insert(big.uidl).second)
-            spdlog::warn("mailbox={} uidl={} size={} max_size={} status=skipped reason=\"too big, left on the server\"",
-                         options.name, big.uidl, big.size, options.max_size);
+            spdlog::warn(
+                "mailbox={} uidl={} size={} max_size={} status=skipped reason=\"too big, left on the "
+                "server\"",
+                options.name, big.uidl, big.size, options.max_size);
     }
     if (result.present)  // forget the ones that left the server
         std::erase_if(state.reported_too_big, [&](const std::string& u) { return !still.contains(u); });
@@ -112,10 +111,12 @@ void log_pull(const Pop3Options& options, const Pop3Result& result, double secon
 {
     const std::string error = result.error ? result.error->message : "";
     auto level = result.error ? spdlog::level::warn : spdlog::level::info;
-    spdlog::log(level, "mailbox={} server={}:{} fetched={} deleted={} on_server={} too_big={} duration={:.2f}s status={}{}",
-                options.name, options.host, options.port, result.fetched, result.deleted,
-                result.server_messages, result.too_big.size(), seconds, result.error ? "error" : "ok",
-                result.error ? " error=\"" + error + "\"" : "");
+    spdlog::log(
+        level,
+        "mailbox={} server={}:{} fetched={} deleted={} on_server={} too_big={} duration={:.2f}s status={}{}",
+        options.name, options.host, options.port, result.fetched, result.deleted, result.server_messages,
+        result.too_big.size(), seconds, result.error ? "error" : "ok",
+        result.error ? " error=\"" + error + "\"" : "");
 }
 
 }  // namespace
@@ -123,8 +124,7 @@ void log_pull(const Pop3Options& options, const Pop3Result& result, double secon
 // co_spawn resumes the caller on its own executor when fn is done.
 awaitable<Status> run_blocking(std::optional<asio::any_io_executor> pool, const std::function<Status()>& fn)
 {
-    if (!pool)
-        co_return fn();
+    if (!pool) co_return fn();
     co_return co_await asio::co_spawn(
         *pool, [&fn]() -> awaitable<Status> { co_return fn(); }, use_awaitable);
 }
@@ -132,8 +132,7 @@ awaitable<Status> run_blocking(std::optional<asio::any_io_executor> pool, const 
 std::chrono::seconds next_pull_delay(std::chrono::seconds interval, int failures, const BackoffPolicy& policy,
                                      double random01)
 {
-    if (failures <= 0)
-        return interval;
+    if (failures <= 0) return interval;
     return std::max(interval, backoff_delay(policy, failures, random01));
 }
 
@@ -156,8 +155,8 @@ Pop3Options pop3_options_for(const MailboxConfig& mailbox, std::string secret, s
     return o;
 }
 
-awaitable<MailboxPullOutcome> pull_mailbox(Pop3Options options, std::filesystem::path maildir, MailboxBook book,
-                                           std::shared_ptr<ssl::context> tls,
+awaitable<MailboxPullOutcome> pull_mailbox(Pop3Options options, std::filesystem::path maildir,
+                                           MailboxBook book, std::shared_ptr<ssl::context> tls,
                                            std::shared_ptr<MailboxPullState> state,
                                            std::optional<asio::any_io_executor> blocking)
 {
@@ -182,14 +181,11 @@ awaitable<MailboxPullOutcome> pull_mailbox(Pop3Options options, std::filesystem:
     if (result.present) {
         awaitable<Status> op = book.forget_except(*result.present);
         Status forgotten = co_await std::move(op);
-        if (!forgotten && !result.error)
-            result.error = forgotten.error().context("forgetting UIDLs");
+        if (!forgotten && !result.error) result.error = forgotten.error().context("forgetting UIDLs");
     }
-    if (state)
-        report_too_big(options, result, *state);
+    if (state) report_too_big(options, result, *state);
     std::optional<std::string> error;
-    if (result.error)
-        error = result.error->message;
+    if (result.error) error = result.error->message;
     awaitable<Status> record = book.record_fetch(result.fetched, error);
     Status recorded = co_await std::move(record);
     if (!recorded)

@@ -63,8 +63,8 @@ awaitable<Status> run_blocking(std::optional<asio::any_io_executor> pool, const 
 
 // The session options for a configured mailbox. secret comes from
 // read_secret(); timeout and trace from the daemon's settings.
-Pop3Options pop3_options_for(const MailboxConfig& mailbox, std::string secret,
-                             std::chrono::seconds timeout, bool trace);
+Pop3Options pop3_options_for(const MailboxConfig& mailbox, std::string secret, std::chrono::seconds timeout,
+                             bool trace);
 
 // Runs one pull. Maildir writes (and their fsyncs) run on `blocking` when it
 // is given, so the I/O thread is not held; else inline. Never throws for an

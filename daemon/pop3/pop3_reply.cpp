@@ -12,17 +12,14 @@ namespace {
 std::string upper(std::string_view s)
 {
     std::string out(s);
-    for (char& c : out)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return out;
 }
 
 std::string_view trim(std::string_view s)
 {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
     return s;
 }
 
@@ -39,11 +36,9 @@ std::string_view next_word(std::string_view& s)
 std::optional<std::uint64_t> parse_number(std::string_view word)
 {
     std::uint64_t value = 0;
-    if (word.empty())
-        return std::nullopt;
+    if (word.empty()) return std::nullopt;
     auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), value);
-    if (ec != std::errc{} || end != word.data() + word.size())
-        return std::nullopt;
+    if (ec != std::errc{} || end != word.data() + word.size()) return std::nullopt;
     return value;
 }
 
@@ -52,8 +47,7 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_two_numbers(std::st
 {
     auto a = parse_number(next_word(s));
     auto b = parse_number(next_word(s));
-    if (!a || !b)
-        return std::nullopt;
+    if (!a || !b) return std::nullopt;
     return std::pair{*a, *b};
 }
 
@@ -86,11 +80,9 @@ std::optional<Pop3Status> parse_pop3_status(std::string_view line)
 std::optional<std::string> apop_timestamp(std::string_view greeting)
 {
     auto open = greeting.find('<');
-    if (open == std::string_view::npos)
-        return std::nullopt;
+    if (open == std::string_view::npos) return std::nullopt;
     auto close = greeting.find('>', open);
-    if (close == std::string_view::npos)
-        return std::nullopt;
+    if (close == std::string_view::npos) return std::nullopt;
     std::string_view stamp = greeting.substr(open, close - open + 1);
     // RFC 1939: a msg-id, so it has an "@"; it is hashed, so no spaces.
     if (stamp.find('@') == std::string_view::npos || stamp.find(' ') != std::string_view::npos)
@@ -121,8 +113,7 @@ Pop3Capabilities parse_pop3_capa(std::string_view body)
         else if (word == "RESP-CODES")
             caps.resp_codes = true;
         else if (word == "SASL")
-            for (auto m = next_word(rest); !m.empty(); m = next_word(rest))
-                caps.sasl.push_back(upper(m));
+            for (auto m = next_word(rest); !m.empty(); m = next_word(rest)) caps.sasl.push_back(upper(m));
     });
     return caps;
 }
@@ -141,11 +132,9 @@ std::optional<std::pair<std::uint64_t, std::string>> parse_pop3_uidl_line(std::s
 {
     auto number = parse_number(next_word(line));
     std::string_view uidl = next_word(line);
-    if (!number || uidl.empty() || uidl.size() > 70 || !trim(line).empty())
-        return std::nullopt;
+    if (!number || uidl.empty() || uidl.size() > 70 || !trim(line).empty()) return std::nullopt;
     for (char c : uidl)
-        if (c < 0x21 || c > 0x7e)
-            return std::nullopt;
+        if (c < 0x21 || c > 0x7e) return std::nullopt;
     return std::pair{*number, std::string(uidl)};
 }
 
@@ -157,27 +146,23 @@ std::size_t MultilineDecoder::feed(std::string_view data, std::string& out, Step
         auto nl = data.find('\n', pos);
         if (nl == std::string_view::npos) {
             std::size_t rest = data.size() - pos;
-            if (rest < kChunk)
-                break;
+            if (rest < kChunk) break;
             // A long line: decode its front, keeping a final CR that may be
             // half of the line ending. It cannot be the "." terminator.
             std::string_view chunk = data.substr(pos, data.back() == '\r' ? rest - 1 : rest);
             pos += chunk.size();
-            if (at_line_start_ && chunk.front() == '.')
-                chunk.remove_prefix(1);
+            if (at_line_start_ && chunk.front() == '.') chunk.remove_prefix(1);
             out.append(chunk);
             at_line_start_ = false;
         } else {
             std::string_view line = data.substr(pos, nl - pos);
             pos = nl + 1;
-            if (!line.empty() && line.back() == '\r')
-                line.remove_suffix(1);
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
             if (at_line_start_ && line == ".") {
                 step = Step::done;
                 return pos;
             }
-            if (at_line_start_ && !line.empty() && line.front() == '.')
-                line.remove_prefix(1);
+            if (at_line_start_ && !line.empty() && line.front() == '.') line.remove_prefix(1);
             out.append(line);
             out.push_back('\n');
             at_line_start_ = true;

@@ -58,8 +58,7 @@ void for_each_line(std::string_view body, F&& f)
     while (!body.empty()) {
         auto nl = body.find('\n');
         f(body.substr(0, nl));
-        if (nl == std::string_view::npos)
-            break;
+        if (nl == std::string_view::npos) break;
         body.remove_prefix(nl + 1);
     }
 }

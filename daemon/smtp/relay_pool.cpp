@@ -1,13 +1,13 @@
 // See relay_pool.hpp.
 #include "daemon/smtp/relay_pool.hpp"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <random>
-#include <spdlog/spdlog.h>
 
-#include "daemon/secret_async.hpp"
-#include "daemon/net/spawn.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/net/spawn.hpp"
+#include "daemon/secret_async.hpp"
 
 namespace mailqd {
 namespace {
@@ -30,8 +30,12 @@ std::uint64_t recipients_of(const Delivery& delivery) { return delivery.recipien
 
 RelayPool::RelayPool(asio::any_io_executor io, asio::any_io_executor blocking, RelaySettings settings,
                      PoolOwner& owner, DeliveryRecorder& recorder)
-    : io_(io), blocking_(std::move(blocking)), settings_(std::move(settings)), owner_(owner),
-      recorder_(recorder), rate_timer_(io)
+    : io_(io),
+      blocking_(std::move(blocking)),
+      settings_(std::move(settings)),
+      owner_(owner),
+      recorder_(recorder),
+      rate_timer_(io)
 {
     make_tls_context();
 }
@@ -40,11 +44,13 @@ void RelayPool::make_tls_context()
 {
     tls_context_.reset();
     if (settings_.relay.tls == TlsMode::none) return;
-    auto context = make_client_tls_context(
-        TlsClientOptions{settings_.relay.verify, settings_.relay.ca_file.string()});
+    auto context =
+        make_client_tls_context(TlsClientOptions{settings_.relay.verify, settings_.relay.ca_file.string()});
     // On error each session builds its own and fails with the reason.
-    if (context) tls_context_ = std::move(*context);
-    else spdlog::warn("relay {}: {}", name(), context.error().message);
+    if (context)
+        tls_context_ = std::move(*context);
+    else
+        spdlog::warn("relay {}: {}", name(), context.error().message);
 }
 
 void RelayPool::update(RelaySettings settings)
@@ -63,10 +69,7 @@ void RelayPool::update(RelaySettings settings)
     pump();
 }
 
-bool RelayPool::suspended() const
-{
-    return suspended_until_ && now_seconds() < *suspended_until_;
-}
+bool RelayPool::suspended() const { return suspended_until_ && now_seconds() < *suspended_until_; }
 
 bool RelayPool::has_room() const
 {
@@ -80,8 +83,8 @@ void RelayPool::enqueue(Delivery delivery)
 {
     if (suspended()) {
         const auto left = std::chrono::duration_cast<std::chrono::seconds>(*suspended_until_ - now_seconds());
-        recorder_.defer(delivery, name(), suspended_peer_, "delivery temporarily suspended: " + suspended_reason_,
-                        random01(), left);
+        recorder_.defer(delivery, name(), suspended_peer_,
+                        "delivery temporarily suspended: " + suspended_reason_, random01(), left);
         return;
     }
     queued_recipients_ += recipients_of(delivery);
@@ -259,8 +262,9 @@ void RelayPool::message_done(Session& session, const MessageOutcome& outcome)
     if (stopped_) {
         // Aborted at shutdown: keep only what the server decided, so an
         // interrupted transaction leaves its recipients as they were.
-        std::erase_if(recorded.recipients,
-                      [](const RecipientOutcome& r) { return classify(r.outcome) == RecipientState::deferred; });
+        std::erase_if(recorded.recipients, [](const RecipientOutcome& r) {
+            return classify(r.outcome) == RecipientState::deferred;
+        });
         if (recorded.recipients.empty()) return;
     }
     recorder_.record(delivery, recorded, name(), session.control->peer());
@@ -276,7 +280,8 @@ void RelayPool::session_ended(Session& session, const SessionResult& result)
     }
     session.pulled.clear();
     if (stopped_) return;
-    if (result.relay_failed()) relay_failed(*result.error, result.peer);
+    if (result.relay_failed())
+        relay_failed(*result.error, result.peer);
     else if (result.error)
         spdlog::info("relay {}: session with {} ended: {} stage={}", name(), result.peer,
                      describe(*result.error), to_string(result.error->stage));
@@ -292,9 +297,11 @@ void RelayPool::relay_failed(const SmtpOutcome& error, const std::string& peer)
     for (const auto& delivery : queue_)
         for (const auto& r : delivery.recipients) attempts = std::min(attempts, r.attempts);
     const auto delay = backoff_delay(recorder_.policy().backoff, attempts + 1, draw);
-    spdlog::warn("relay {}: {}: stage={}: {} queued messages deferred, next try in {}s", log_relay(name(), peer),
-                 log_quoted(reason), to_string(error.stage), queue_.size(), delay.count());
-    for (const auto& delivery : queue_) recorder_.defer(delivery, name(), peer, reason, draw, std::chrono::seconds(0));
+    spdlog::warn("relay {}: {}: stage={}: {} queued messages deferred, next try in {}s",
+                 log_relay(name(), peer), log_quoted(reason), to_string(error.stage), queue_.size(),
+                 delay.count());
+    for (const auto& delivery : queue_)
+        recorder_.defer(delivery, name(), peer, reason, draw, std::chrono::seconds(0));
     queue_.clear();
     queued_recipients_ = 0;
     suspended_until_ = now_seconds() + delay;

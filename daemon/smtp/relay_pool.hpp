@@ -20,11 +20,11 @@
 #include <string>
 #include <vector>
 
-#include "daemon/net/asio.hpp"
 #include "daemon/delivery_recorder.hpp"
 #include "daemon/delivery_types.hpp"
-#include "daemon/smtp/smtp_client.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/net/tls_context.hpp"
+#include "daemon/smtp/smtp_client.hpp"
 #include "spool/config.hpp"
 
 namespace mailqd {
@@ -76,7 +76,7 @@ private:
     struct Session {
         std::shared_ptr<SmtpSessionControl> control = std::make_shared<SmtpSessionControl>();
         std::deque<Delivery> pulled;  // outcome not yet told (the next one may be pulled ahead)
-        bool set_up = false;              // pulled its first message
+        bool set_up = false;          // pulled its first message
     };
 
     void pump();

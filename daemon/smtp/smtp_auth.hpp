@@ -32,7 +32,6 @@ std::string xoauth2_response(std::string_view user, std::string_view token);
 // The mechanism to use: automatic picks PLAIN, else LOGIN among those offered
 // (XOAUTH2 only when configured); an explicit method must be offered. Error
 // text says what the server offers. Not for RelayAuth::none.
-Result<AuthMechanism> choose_auth_mechanism(RelayAuth configured,
-                                            const std::vector<std::string>& offered);
+Result<AuthMechanism> choose_auth_mechanism(RelayAuth configured, const std::vector<std::string>& offered);
 
 }  // namespace mailqd

@@ -8,17 +8,17 @@
 #include <string>
 #include <string_view>
 
-#include "spool/smtp_reply.hpp"
 #include "spool/queue_types.hpp"
+#include "spool/smtp_reply.hpp"
 
 namespace mailqd {
 
 // Where in the conversation something happened.
 enum class SmtpStage {
-    connect,      // DNS, TCP connect, and the TLS handshake of implicit TLS
+    connect,  // DNS, TCP connect, and the TLS handshake of implicit TLS
     greeting,
-    ehlo,         // EHLO, or the HELO fallback
-    starttls,     // the STARTTLS command and its handshake
+    ehlo,      // EHLO, or the HELO fallback
+    starttls,  // the STARTTLS command and its handshake
     auth,
     mail,
     rcpt,

@@ -19,8 +19,7 @@ std::string SmtpSessionControl::peer() const
     return connection ? connection->peer() : std::string();
 }
 
-awaitable<SessionResult> run_smtp_session(SmtpClientOptions options, MessageSource source,
-                                          MessageSink sink,
+awaitable<SessionResult> run_smtp_session(SmtpClientOptions options, MessageSource source, MessageSink sink,
                                           std::shared_ptr<SmtpSessionControl> control)
 {
     SmtpSession session(co_await asio::this_coro::executor, std::move(options), std::move(control));

@@ -14,21 +14,18 @@ void SmtpConnection::abort()
     transport_.close();
 }
 
-void SmtpConnection::close()
-{
-    transport_.close();
-}
+void SmtpConnection::close() { transport_.close(); }
 
 WireStatus SmtpConnection::status_of(const IoResult& result) const
 {
     if (result.ok()) return {};
     if (aborted_) return {SmtpFailure::connection_lost, "aborted: mailqd is stopping"};
     switch (result.status) {
-    case IoStatus::timeout: return {SmtpFailure::timeout, result.detail};
-    case IoStatus::too_long: return {SmtpFailure::protocol, "reply line too long"};
-    case IoStatus::tls: return {SmtpFailure::tls, result.detail};
-    case IoStatus::unresolved: return {SmtpFailure::dns, result.detail};
-    default: return {SmtpFailure::connection_lost, result.detail};
+        case IoStatus::timeout: return {SmtpFailure::timeout, result.detail};
+        case IoStatus::too_long: return {SmtpFailure::protocol, "reply line too long"};
+        case IoStatus::tls: return {SmtpFailure::tls, result.detail};
+        case IoStatus::unresolved: return {SmtpFailure::dns, result.detail};
+        default: return {SmtpFailure::connection_lost, result.detail};
     }
 }
 
@@ -36,16 +33,18 @@ awaitable<WireStatus> SmtpConnection::connect(std::string host, std::uint16_t po
 {
     IoResult result = co_await transport_.connect(std::move(host), port);
     // A refused or unreachable address (not a timeout, not DNS) is "connect".
-    if (result.status == IoStatus::error && !aborted_) co_return WireStatus{SmtpFailure::connect, result.detail};
+    if (result.status == IoStatus::error && !aborted_)
+        co_return WireStatus{SmtpFailure::connect, result.detail};
     co_return status_of(result);
 }
 
-awaitable<WireStatus> SmtpConnection::start_tls(std::shared_ptr<ssl::context> context,
-                                                std::string host, bool verify)
+awaitable<WireStatus> SmtpConnection::start_tls(std::shared_ptr<ssl::context> context, std::string host,
+                                                bool verify)
 {
     if (transport_.has_buffered_input())
         co_return WireStatus{SmtpFailure::protocol, "server sent data before the TLS handshake"};
-    auto handshake = transport_.start_tls(std::move(context), std::move(host), verify);  // named: see smtp_client.cpp
+    auto handshake =
+        transport_.start_tls(std::move(context), std::move(host), verify);  // named: see smtp_client.cpp
     co_return status_of(co_await std::move(handshake));
 }
 
@@ -80,10 +79,10 @@ awaitable<WireReply> SmtpConnection::read_reply()
         WireStatus status = status_of(co_await transport_.read_line(line, LineLimit{max_reply_line_length}));
         if (!status.ok()) co_return WireReply{status, {}};
         switch (parser.feed(line)) {
-        case SmtpReplyParser::Status::more: continue;
-        case SmtpReplyParser::Status::done: co_return WireReply{{}, parser.take()};
-        case SmtpReplyParser::Status::error:
-            co_return WireReply{{SmtpFailure::protocol, parser.error()}, {}};
+            case SmtpReplyParser::Status::more: continue;
+            case SmtpReplyParser::Status::done: co_return WireReply{{}, parser.take()};
+            case SmtpReplyParser::Status::error:
+                co_return WireReply{{SmtpFailure::protocol, parser.error()}, {}};
         }
     }
 }

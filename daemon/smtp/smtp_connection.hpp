@@ -38,8 +38,7 @@ public:
     awaitable<WireStatus> connect(std::string host, std::uint16_t port);
     // TLS handshake on the connected socket (implicit TLS, or after a 220 to
     // STARTTLS). Refuses if the server sent anything after that reply.
-    awaitable<WireStatus> start_tls(std::shared_ptr<ssl::context> context, std::string host,
-                                    bool verify);
+    awaitable<WireStatus> start_tls(std::shared_ptr<ssl::context> context, std::string host, bool verify);
     // Lines without CRLF, sent in one write (a pipelined group).
     awaitable<WireStatus> send_lines(std::vector<std::string> lines);
     // A DATA payload in wire form, final "." included, then the lines of

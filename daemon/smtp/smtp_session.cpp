@@ -101,7 +101,8 @@ awaitable<PhaseError> SmtpSession::connect()
     if (options_.tls != TlsMode::implicit) co_return std::nullopt;
     auto context = tls_context();
     if (!context) co_return failure_outcome(SmtpStage::connect, SmtpFailure::tls, context.error().message);
-    auto handshake = connection_->start_tls(*context, options_.host, options_.verify);  // named: see smtp_client.cpp
+    auto handshake =
+        connection_->start_tls(*context, options_.host, options_.verify);  // named: see smtp_client.cpp
     status = co_await std::move(handshake);
     if (!status.ok()) co_return failed(SmtpStage::connect, status);
     co_return std::nullopt;
@@ -116,8 +117,7 @@ awaitable<PhaseError> SmtpSession::greet()
 awaitable<PhaseError> SmtpSession::hello()
 {
     WireReply reply = co_await command("EHLO " + options_.helo_name);
-    if (reply.status.ok() && reply.reply.permanent())
-        reply = co_await command("HELO " + options_.helo_name);
+    if (reply.status.ok() && reply.reply.permanent()) reply = co_await command("HELO " + options_.helo_name);
     if (auto error = unexpected(SmtpStage::ehlo, reply, 2)) co_return error;
     capabilities_ = parse_ehlo(reply.reply);
     co_return std::nullopt;
@@ -131,7 +131,8 @@ awaitable<PhaseError> SmtpSession::starttls()
     auto context = tls_context();
     if (!context) co_return failure_outcome(SmtpStage::starttls, SmtpFailure::tls, context.error().message);
     if (auto error = unexpected(SmtpStage::starttls, co_await command("STARTTLS"), 2)) co_return error;
-    auto handshake = connection_->start_tls(*context, options_.host, options_.verify);  // named: see smtp_client.cpp
+    auto handshake =
+        connection_->start_tls(*context, options_.host, options_.verify);  // named: see smtp_client.cpp
     WireStatus status = co_await std::move(handshake);
     if (!status.ok()) co_return failed(SmtpStage::starttls, status);
     co_return std::nullopt;
@@ -146,7 +147,8 @@ awaitable<PhaseError> SmtpSession::authenticate()
                                   "AUTH refused: the connection is not encrypted and the relay "
                                   "is not on loopback (use tls = starttls or implicit)");
     auto mechanism = choose_auth_mechanism(options_.auth, capabilities_.auth);
-    if (!mechanism) co_return failure_outcome(SmtpStage::auth, SmtpFailure::policy, mechanism.error().message);
+    if (!mechanism)
+        co_return failure_outcome(SmtpStage::auth, SmtpFailure::policy, mechanism.error().message);
     co_return co_await auth_exchange(*mechanism);
 }
 
@@ -156,29 +158,26 @@ awaitable<PhaseError> SmtpSession::auth_exchange(AuthMechanism mechanism)
     const std::string& secret = options_.secret;
     WireReply reply;
     switch (mechanism) {
-    case AuthMechanism::plain:
-        reply = co_await command("AUTH PLAIN " + auth_plain_response(user, secret));
-        break;
-    case AuthMechanism::login:
-        reply = co_await command("AUTH LOGIN");
-        if (auto error = unexpected(SmtpStage::auth, reply, 3)) co_return error;
-        reply = co_await command(sasl_base64_encode(user));
-        if (auto error = unexpected(SmtpStage::auth, reply, 3)) co_return error;
-        reply = co_await command(sasl_base64_encode(secret));
-        break;
-    case AuthMechanism::xoauth2:
-        reply = co_await command("AUTH XOAUTH2 " + xoauth2_response(user, secret));
-        // A 334 carries a JSON error; an empty line gets the final reply.
-        if (reply.status.ok() && reply.reply.intermediate()) reply = co_await command("");
-        break;
+        case AuthMechanism::plain:
+            reply = co_await command("AUTH PLAIN " + auth_plain_response(user, secret));
+            break;
+        case AuthMechanism::login:
+            reply = co_await command("AUTH LOGIN");
+            if (auto error = unexpected(SmtpStage::auth, reply, 3)) co_return error;
+            reply = co_await command(sasl_base64_encode(user));
+            if (auto error = unexpected(SmtpStage::auth, reply, 3)) co_return error;
+            reply = co_await command(sasl_base64_encode(secret));
+            break;
+        case AuthMechanism::xoauth2:
+            reply = co_await command("AUTH XOAUTH2 " + xoauth2_response(user, secret));
+            // A 334 carries a JSON error; an empty line gets the final reply.
+            if (reply.status.ok() && reply.reply.intermediate()) reply = co_await command("");
+            break;
     }
     co_return unexpected(SmtpStage::auth, reply, 2);
 }
 
 // Best effort: the messages' fates are settled already.
-awaitable<void> SmtpSession::quit()
-{
-    co_await command("QUIT");
-}
+awaitable<void> SmtpSession::quit() { co_await command("QUIT"); }
 
 }  // namespace mailqd

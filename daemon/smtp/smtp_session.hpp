@@ -65,10 +65,11 @@ private:
         PhaseError error;
     };
     awaitable<SessionResult> deliver(MessageSource source, MessageSink sink);
-    awaitable<TransactionEnd> transaction(const OutgoingMessage& message, bool reset_first, bool envelope_sent,
-                                          MessageSource* ahead);
+    awaitable<TransactionEnd> transaction(const OutgoingMessage& message, bool reset_first,
+                                          bool envelope_sent, MessageSource* ahead);
     std::vector<std::string> envelope_commands(const OutgoingMessage& message, bool reset_first) const;
-    awaitable<EnvelopeEnd> send_envelope(const OutgoingMessage& message, bool reset_first, bool envelope_sent);
+    awaitable<EnvelopeEnd> send_envelope(const OutgoingMessage& message, bool reset_first,
+                                         bool envelope_sent);
     awaitable<DataEnd> send_message_data(const OutgoingMessage& message, std::vector<std::string> then);
     awaitable<WireReply> exchange(bool pipelined, std::string line);
     bool sendable(const OutgoingMessage& message) const;

@@ -6,8 +6,8 @@
 // that ended before its end of data (RFC 2920 allows it anywhere in a group).
 #include <algorithm>
 
-#include "spool/smtp_data.hpp"
 #include "daemon/smtp/smtp_session.hpp"
+#include "spool/smtp_data.hpp"
 
 namespace mailqd {
 namespace {
@@ -101,8 +101,9 @@ bool SmtpSession::sendable(const OutgoingMessage& message) const
     return !message.recipients.empty() && !check_unsendable(message);
 }
 
-awaitable<SmtpSession::TransactionEnd> SmtpSession::transaction(const OutgoingMessage& message, bool reset_first,
-                                                                bool envelope_sent, MessageSource* ahead)
+awaitable<SmtpSession::TransactionEnd> SmtpSession::transaction(const OutgoingMessage& message,
+                                                                bool reset_first, bool envelope_sent,
+                                                                MessageSource* ahead)
 {
     TransactionEnd end;
     end.outcomes.resize(message.recipients.size());
@@ -151,14 +152,15 @@ std::optional<SmtpOutcome> SmtpSession::check_unsendable(const OutgoingMessage& 
 }
 
 // [RSET,] MAIL, every RCPT and DATA.
-std::vector<std::string> SmtpSession::envelope_commands(const OutgoingMessage& message, bool reset_first) const
+std::vector<std::string> SmtpSession::envelope_commands(const OutgoingMessage& message,
+                                                        bool reset_first) const
 {
     MailParameters params;
     params.size = capabilities_.size.has_value();
     params.size_value = message.data.size();
     params.body_8bitmime = capabilities_.eight_bit_mime && has_8bit(message.data);
-    params.smtputf8 = capabilities_.smtputf8 &&
-                      (needs_smtputf8(message) || has_8bit(header_section(message.data)));
+    params.smtputf8 =
+        capabilities_.smtputf8 && (needs_smtputf8(message) || has_8bit(header_section(message.data)));
     std::vector<std::string> commands;
     if (reset_first) commands.push_back("RSET");
     commands.push_back(mail_from_command(message.sender, params));
@@ -173,8 +175,8 @@ std::vector<std::string> SmtpSession::envelope_commands(const OutgoingMessage& m
 // reply, and data_wanted says whether the data should follow. A refused
 // RSET ends the session (what was pipelined behind it is dropped with the
 // connection: no "." was sent, so nothing was delivered).
-awaitable<SmtpSession::EnvelopeEnd> SmtpSession::send_envelope(const OutgoingMessage& message, bool reset_first,
-                                                              bool envelope_sent)
+awaitable<SmtpSession::EnvelopeEnd> SmtpSession::send_envelope(const OutgoingMessage& message,
+                                                               bool reset_first, bool envelope_sent)
 {
     EnvelopeEnd end;
     end.outcomes.resize(message.recipients.size());
@@ -241,7 +243,8 @@ awaitable<SmtpSession::DataEnd> SmtpSession::send_message_data(const OutgoingMes
     // The write did not complete. With the "." last, it did not leave: not
     // delivered. With an envelope behind it, the "." may have left.
     if (!sent.ok()) {
-        end.outcome = failure_outcome(dot_last ? SmtpStage::data : SmtpStage::end_of_data, sent.failure, sent.detail);
+        end.outcome =
+            failure_outcome(dot_last ? SmtpStage::data : SmtpStage::end_of_data, sent.failure, sent.detail);
         end.error = end.outcome;
         co_return end;
     }

@@ -15,7 +15,9 @@
 #include "daemon/smtp/smtp_classify.hpp"
 #include "spool/config.hpp"
 
-namespace boost::asio::ssl { class context; }
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace mailqd {
 
@@ -27,17 +29,17 @@ struct SmtpClientOptions {
     std::uint16_t port = 25;
     TlsMode tls = TlsMode::starttls;  // starttls is mandatory: no downgrade
     bool verify = true;
-    std::string ca_file;     // empty: the system trust store
+    std::string ca_file;  // empty: the system trust store
     // Optional shared TLS context (per relay, see make_client_tls_context);
     // when null the session builds one from verify and ca_file.
     std::shared_ptr<boost::asio::ssl::context> tls_context;
     std::string helo_name = "localhost";
     RelayAuth auth = RelayAuth::automatic;  // automatic: AUTH only if username is set
     std::string username;
-    std::string secret;      // password or OAuth2 token, handed over by the caller
-    std::chrono::milliseconds timeout{std::chrono::seconds(60)};         // per read/write/connect
-    std::chrono::milliseconds session_limit{std::chrono::minutes(15)};   // whole session; 0 = none
-    unsigned max_messages = 100;  // messages_per_connection
+    std::string secret;  // password or OAuth2 token, handed over by the caller
+    std::chrono::milliseconds timeout{std::chrono::seconds(60)};        // per read/write/connect
+    std::chrono::milliseconds session_limit{std::chrono::minutes(15)};  // whole session; 0 = none
+    unsigned max_messages = 100;                                        // messages_per_connection
     bool protocol_trace = false;  // log every line at debug, secrets masked
 };
 
@@ -47,7 +49,7 @@ struct OutgoingRecipient {
 };
 
 struct OutgoingMessage {
-    std::string id;  // queue ID, for logs
+    std::string id;      // queue ID, for logs
     std::string sender;  // "" for the null sender <>
     std::vector<OutgoingRecipient> recipients;
     std::string data;  // the stored message; made CRLF-clean and dot-stuffed here

@@ -23,10 +23,17 @@ std::string_view trim(std::string_view s)
 }
 
 constexpr std::array<std::pair<std::string_view, SubmitVerb>, 11> verbs{{
-    {"ehlo", SubmitVerb::ehlo}, {"helo", SubmitVerb::helo}, {"lhlo", SubmitVerb::lhlo},
-    {"mail", SubmitVerb::mail}, {"rcpt", SubmitVerb::rcpt}, {"data", SubmitVerb::data},
-    {"rset", SubmitVerb::rset}, {"noop", SubmitVerb::noop}, {"quit", SubmitVerb::quit},
-    {"vrfy", SubmitVerb::vrfy}, {"help", SubmitVerb::help},
+    {"ehlo", SubmitVerb::ehlo},
+    {"helo", SubmitVerb::helo},
+    {"lhlo", SubmitVerb::lhlo},
+    {"mail", SubmitVerb::mail},
+    {"rcpt", SubmitVerb::rcpt},
+    {"data", SubmitVerb::data},
+    {"rset", SubmitVerb::rset},
+    {"noop", SubmitVerb::noop},
+    {"quit", SubmitVerb::quit},
+    {"vrfy", SubmitVerb::vrfy},
+    {"help", SubmitVerb::help},
 }};
 
 SubmitVerb verb_from(std::string_view word)
@@ -43,10 +50,16 @@ std::optional<std::size_t> closing_bracket(std::string_view text)
     bool quoted = false;
     for (std::size_t i = 1; i < text.size(); ++i) {
         char c = text[i];
-        if (quoted && c == '\\') { ++i; continue; }
-        if (c == '"') quoted = !quoted;
-        else if (c == '>' && !quoted) return i;
-        else if (c == '<' && !quoted) return std::nullopt;
+        if (quoted && c == '\\') {
+            ++i;
+            continue;
+        }
+        if (c == '"')
+            quoted = !quoted;
+        else if (c == '>' && !quoted)
+            return i;
+        else if (c == '<' && !quoted)
+            return std::nullopt;
     }
     return std::nullopt;
 }
@@ -104,9 +117,12 @@ std::string apply_mail_param(std::string_view param, SubmitCommand& cmd)
         cmd.size = size;
     } else if (iequals(key, "BODY")) {
         if (cmd.body != BodyType::unspecified) return "Bad BODY parameter";
-        if (iequals(value, "7BIT")) cmd.body = BodyType::seven_bit;
-        else if (iequals(value, "8BITMIME")) cmd.body = BodyType::eight_bit_mime;
-        else return "Bad BODY parameter";
+        if (iequals(value, "7BIT"))
+            cmd.body = BodyType::seven_bit;
+        else if (iequals(value, "8BITMIME"))
+            cmd.body = BodyType::eight_bit_mime;
+        else
+            return "Bad BODY parameter";
     } else if (iequals(key, "SMTPUTF8")) {
         if (has_value || cmd.smtputf8) return "Bad SMTPUTF8 parameter";
         cmd.smtputf8 = true;
@@ -161,32 +177,26 @@ SubmitCommand parse_submit_command(std::string_view line)
     SubmitCommand cmd;
     cmd.verb = verb_from(word);
     switch (cmd.verb) {
-    case SubmitVerb::ehlo:
-    case SubmitVerb::helo:
-    case SubmitVerb::lhlo:
-        if (args.empty()) cmd.error = "Syntax: " + std::string(to_string(cmd.verb)) + " hostname";
-        cmd.argument = args;
-        break;
-    case SubmitVerb::mail:
-    case SubmitVerb::rcpt:
-        parse_envelope(args, cmd);
-        break;
-    case SubmitVerb::data:
-    case SubmitVerb::rset:
-    case SubmitVerb::quit:
-        if (!args.empty()) cmd.error = "Syntax: " + std::string(to_string(cmd.verb));
-        break;
-    case SubmitVerb::vrfy:
-        if (args.empty()) cmd.error = "Syntax: VRFY address";
-        cmd.argument = args;
-        break;
-    case SubmitVerb::noop:
-    case SubmitVerb::help:
-        cmd.argument = args;
-        break;
-    case SubmitVerb::unknown:
-        cmd.argument = word.substr(0, 64);
-        break;
+        case SubmitVerb::ehlo:
+        case SubmitVerb::helo:
+        case SubmitVerb::lhlo:
+            if (args.empty()) cmd.error = "Syntax: " + std::string(to_string(cmd.verb)) + " hostname";
+            cmd.argument = args;
+            break;
+        case SubmitVerb::mail:
+        case SubmitVerb::rcpt: parse_envelope(args, cmd); break;
+        case SubmitVerb::data:
+        case SubmitVerb::rset:
+        case SubmitVerb::quit:
+            if (!args.empty()) cmd.error = "Syntax: " + std::string(to_string(cmd.verb));
+            break;
+        case SubmitVerb::vrfy:
+            if (args.empty()) cmd.error = "Syntax: VRFY address";
+            cmd.argument = args;
+            break;
+        case SubmitVerb::noop:
+        case SubmitVerb::help: cmd.argument = args; break;
+        case SubmitVerb::unknown: cmd.argument = word.substr(0, 64); break;
     }
     return cmd;
 }
@@ -194,18 +204,18 @@ SubmitCommand parse_submit_command(std::string_view line)
 std::string_view to_string(SubmitVerb verb)
 {
     switch (verb) {
-    case SubmitVerb::ehlo: return "EHLO";
-    case SubmitVerb::helo: return "HELO";
-    case SubmitVerb::lhlo: return "LHLO";
-    case SubmitVerb::mail: return "MAIL";
-    case SubmitVerb::rcpt: return "RCPT";
-    case SubmitVerb::data: return "DATA";
-    case SubmitVerb::rset: return "RSET";
-    case SubmitVerb::noop: return "NOOP";
-    case SubmitVerb::quit: return "QUIT";
-    case SubmitVerb::vrfy: return "VRFY";
-    case SubmitVerb::help: return "HELP";
-    case SubmitVerb::unknown: break;
+        case SubmitVerb::ehlo: return "EHLO";
+        case SubmitVerb::helo: return "HELO";
+        case SubmitVerb::lhlo: return "LHLO";
+        case SubmitVerb::mail: return "MAIL";
+        case SubmitVerb::rcpt: return "RCPT";
+        case SubmitVerb::data: return "DATA";
+        case SubmitVerb::rset: return "RSET";
+        case SubmitVerb::noop: return "NOOP";
+        case SubmitVerb::quit: return "QUIT";
+        case SubmitVerb::vrfy: return "VRFY";
+        case SubmitVerb::help: return "HELP";
+        case SubmitVerb::unknown: break;
     }
     return "unknown";
 }

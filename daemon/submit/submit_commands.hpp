@@ -15,7 +15,17 @@
 namespace mailqd {
 
 enum class SubmitVerb {
-    ehlo, helo, lhlo, mail, rcpt, data, rset, noop, quit, vrfy, help,
+    ehlo,
+    helo,
+    lhlo,
+    mail,
+    rcpt,
+    data,
+    rset,
+    noop,
+    quit,
+    vrfy,
+    help,
     unknown,  // 500: not a command we know
 };
 

@@ -24,7 +24,8 @@ std::optional<unsigned short> parse_port(std::string_view text)
 Result<asio::ip::tcp::endpoint> parse_listen_address(std::string_view text)
 {
     auto bad = [&](std::string_view why) {
-        return make_error(ErrorKind::config, "listen address \"" + std::string(text) + "\": " + std::string(why));
+        return make_error(ErrorKind::config,
+                          "listen address \"" + std::string(text) + "\": " + std::string(why));
     };
     std::string_view host, port;
     if (!text.empty() && text.front() == '[') {

@@ -15,10 +15,10 @@
 namespace mailqd {
 
 struct SubmitOptions {
-    std::string hostname;                 // greeting
+    std::string hostname;  // greeting
     std::uint64_t max_message_size = 35ull << 20;
     unsigned max_clients = 256;
-    std::chrono::seconds timeout{300};    // idle or stalled client
+    std::chrono::seconds timeout{300};  // idle or stalled client
 };
 
 // Commits a message durably and returns its queue ID. Error kinds:

@@ -2,11 +2,11 @@
 // submit_server.hpp. The conversation itself is in submit_session.cpp.
 #include "daemon/submit/submit_server.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -49,8 +49,11 @@ std::string peer_identity(asio::ip::tcp::socket& socket)
 
 struct SubmitServer::Impl : std::enable_shared_from_this<Impl> {
     Impl(asio::any_io_executor ex, SubmitOptions opts, AcceptFn fn)
-        : executor(std::move(ex)), options(std::move(opts)),
-          accept(std::make_shared<const AcceptFn>(std::move(fn))) {}
+        : executor(std::move(ex)),
+          options(std::move(opts)),
+          accept(std::make_shared<const AcceptFn>(std::move(fn)))
+    {
+    }
 
     asio::any_io_executor executor;
     SubmitOptions options;
@@ -58,7 +61,7 @@ struct SubmitServer::Impl : std::enable_shared_from_this<Impl> {
     std::optional<UnixAcceptor> unix_acceptor;
     std::filesystem::path unix_path;
     std::string unix_group;  // peers must be in it; empty: anyone the file mode lets in
-    ino_t unix_inode = 0;  // so stop() removes only the socket file it made
+    ino_t unix_inode = 0;    // so stop() removes only the socket file it made
     std::optional<TcpAcceptor> tcp_acceptor;
     bool stopped = false;
 
@@ -85,7 +88,8 @@ awaitable<void> refuse(std::shared_ptr<Transport> stream, std::string line)
 }  // namespace
 
 template <class Acceptor>
-awaitable<void> SubmitServer::Impl::accept_loop(std::shared_ptr<Impl> self, Acceptor& acceptor, std::string door)
+awaitable<void> SubmitServer::Impl::accept_loop(std::shared_ptr<Impl> self, Acceptor& acceptor,
+                                                std::string door)
 {
     asio::steady_timer pause(self->executor);
     while (!self->stopped && acceptor.is_open()) {
@@ -117,7 +121,8 @@ void SubmitServer::Impl::start_session(Socket socket, std::string door)
     auto stream = std::make_shared<Transport>(StreamSocket(std::move(socket)), std::move(transport));
     if (!allowed) {
         spdlog::warn("submit: refused {}: {}", params.submitter, allowed.error().message);
-        asio::co_spawn(executor, refuse(stream, "554 5.7.1 not authorised to submit (" + allowed.error().message + ")"),
+        asio::co_spawn(executor,
+                       refuse(stream, "554 5.7.1 not authorised to submit (" + allowed.error().message + ")"),
                        asio::detached);
         return;
     }
@@ -165,7 +170,9 @@ void SubmitServer::Impl::close_listeners()
 }
 
 SubmitServer::SubmitServer(asio::any_io_executor executor, SubmitOptions options, AcceptFn accept)
-    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options), std::move(accept))) {}
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options), std::move(accept)))
+{
+}
 
 SubmitServer::~SubmitServer() { stop(); }
 

@@ -6,11 +6,11 @@
 // stalled client is disconnected.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <sys/types.h>
 
 #include "daemon/net/asio.hpp"
 #include "daemon/submit/submit_options.hpp"
@@ -32,9 +32,9 @@ public:
     Status listen_tcp(const std::string& address);
 
     // Call these on the executor's thread; listen_* before start().
-    void start();   // spawns the accept loops
-    void stop();    // closes listeners and every session (a commit in flight
-                    // finishes; its client just gets no reply)
+    void start();                             // spawns the accept loops
+    void stop();                              // closes listeners and every session (a commit in flight
+                                              // finishes; its client just gets no reply)
     void set_options(SubmitOptions options);  // on SIGHUP; applies to new sessions
 
     std::size_t active_sessions() const;

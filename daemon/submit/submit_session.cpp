@@ -15,10 +15,7 @@ namespace {
 
 // Error text from the store or a header parser goes back to the client on
 // one line: no control characters, bounded length.
-std::string reply_text(std::string_view text)
-{
-    return one_line(text, 400);
-}
+std::string reply_text(std::string_view text) { return one_line(text, 400); }
 
 std::vector<std::string> unique_in_order(const std::vector<std::string>& items)
 {
@@ -31,7 +28,9 @@ std::vector<std::string> unique_in_order(const std::vector<std::string>& items)
 }  // namespace
 
 SubmitSession::SubmitSession(std::shared_ptr<Transport> stream, SessionParams params)
-    : stream_(std::move(stream)), params_(std::move(params)) {}
+    : stream_(std::move(stream)), params_(std::move(params))
+{
+}
 
 void SubmitSession::reply(std::string_view line)
 {
@@ -50,7 +49,8 @@ awaitable<bool> SubmitSession::flush()
     if (out_.empty()) co_return true;
     IoResult written = co_await stream_->write(out_);
     out_.clear();
-    if (!written.ok()) spdlog::debug("submit: {} client: write failed: {}", params_.submitter, written.detail);
+    if (!written.ok())
+        spdlog::debug("submit: {} client: write failed: {}", params_.submitter, written.detail);
     co_return written.ok();
 }
 
@@ -105,24 +105,23 @@ awaitable<SubmitSession::Next> SubmitSession::dispatch(const SubmitCommand& cmd)
         co_return Next::proceed;
     }
     switch (cmd.verb) {
-    case SubmitVerb::ehlo:
-    case SubmitVerb::helo:
-    case SubmitVerb::lhlo: on_hello(cmd); break;
-    case SubmitVerb::mail: on_mail(cmd); break;
-    case SubmitVerb::rcpt: on_rcpt(cmd); break;
-    case SubmitVerb::data: co_return co_await on_data();
-    case SubmitVerb::rset: reset_transaction(); reply("250 2.0.0 Ok"); break;
-    case SubmitVerb::noop: reply("250 2.0.0 Ok"); break;
-    case SubmitVerb::vrfy: reply("252 2.0.0 Cannot VRFY user, but will accept message"); break;
-    case SubmitVerb::help:
-        reply("214 2.0.0 Commands: EHLO HELO LHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
-        break;
-    case SubmitVerb::quit:
-        co_await hang_up("221 2.0.0 Bye");
-        co_return Next::hang_up;
-    case SubmitVerb::unknown:
-        reply_error("500 5.5.2 Syntax error, command unrecognized");
-        break;
+        case SubmitVerb::ehlo:
+        case SubmitVerb::helo:
+        case SubmitVerb::lhlo: on_hello(cmd); break;
+        case SubmitVerb::mail: on_mail(cmd); break;
+        case SubmitVerb::rcpt: on_rcpt(cmd); break;
+        case SubmitVerb::data: co_return co_await on_data();
+        case SubmitVerb::rset:
+            reset_transaction();
+            reply("250 2.0.0 Ok");
+            break;
+        case SubmitVerb::noop: reply("250 2.0.0 Ok"); break;
+        case SubmitVerb::vrfy: reply("252 2.0.0 Cannot VRFY user, but will accept message"); break;
+        case SubmitVerb::help:
+            reply("214 2.0.0 Commands: EHLO HELO LHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
+            break;
+        case SubmitVerb::quit: co_await hang_up("221 2.0.0 Bye"); co_return Next::hang_up;
+        case SubmitVerb::unknown: reply_error("500 5.5.2 Syntax error, command unrecognized"); break;
     }
     co_return Next::proceed;
 }
@@ -171,8 +170,10 @@ void SubmitSession::on_rcpt(const SubmitCommand& cmd)
 
 awaitable<SubmitSession::Next> SubmitSession::on_data()
 {
-    if (!have_mail_) reply_error("503 5.5.1 Error: need MAIL command");
-    else if (recipients_.empty()) reply_error("503 5.5.1 Error: need RCPT command");
+    if (!have_mail_)
+        reply_error("503 5.5.1 Error: need MAIL command");
+    else if (recipients_.empty())
+        reply_error("503 5.5.1 Error: need RCPT command");
     if (!have_mail_ || recipients_.empty()) co_return Next::proceed;
 
     reply("354 End data with <CR><LF>.<CR><LF>");
@@ -190,8 +191,10 @@ awaitable<SubmitSession::Next> SubmitSession::on_data()
         stream_->close();
         co_return Next::hang_up;
     }
-    if (oversize) reply_each_recipient("552", "5.3.4", "Message size exceeds fixed limit");
-    else co_await commit(std::move(raw));
+    if (oversize)
+        reply_each_recipient("552", "5.3.4", "Message size exceeds fixed limit");
+    else
+        co_await commit(std::move(raw));
     reset_transaction();
     co_return Next::proceed;
 }
@@ -255,12 +258,16 @@ awaitable<void> SubmitSession::commit(std::string raw)
         spdlog::error("submit: committing a message failed: {}", e.what());
         result.emplace(make_error(ErrorKind::temporary, "internal error"));
     }
-    if (result->ok()) co_return reply_each_recipient("250", lmtp_ ? "2.1.5" : "2.0.0", "Ok: queued as " + result->value());
+    if (result->ok())
+        co_return reply_each_recipient("250", lmtp_ ? "2.1.5" : "2.0.0", "Ok: queued as " + result->value());
     const Error& error = result->error();
     spdlog::warn("submit: {} client: message not queued: {}", params_.submitter, reply_text(error.message));
-    if (error.kind == ErrorKind::temporary) reply_each_recipient("451", "4.3.0", reply_text(error.message));
-    else if (error.kind == ErrorKind::bad_message) reply_each_recipient("554", "5.6.0", reply_text(error.message));
-    else reply_each_recipient("554", "5.3.0", reply_text(error.message));
+    if (error.kind == ErrorKind::temporary)
+        reply_each_recipient("451", "4.3.0", reply_text(error.message));
+    else if (error.kind == ErrorKind::bad_message)
+        reply_each_recipient("554", "5.6.0", reply_text(error.message));
+    else
+        reply_each_recipient("554", "5.3.0", reply_text(error.message));
 }
 
 }  // namespace mailqd

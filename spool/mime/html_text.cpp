@@ -34,28 +34,39 @@ void append_utf8(std::string& out, std::uint32_t cp)
     }
 }
 
-struct Entity { std::string_view name; std::uint32_t cp; };
+struct Entity {
+    std::string_view name;
+    std::uint32_t cp;
+};
 constexpr std::array entities{
-    Entity{"amp", '&'}, Entity{"lt", '<'}, Entity{"gt", '>'}, Entity{"quot", '"'},
-    Entity{"apos", '\''}, Entity{"nbsp", 0xA0}, Entity{"copy", 0xA9}, Entity{"reg", 0xAE},
-    Entity{"hellip", 0x2026}, Entity{"mdash", 0x2014}, Entity{"ndash", 0x2013},
-    Entity{"rsquo", 0x2019}, Entity{"lsquo", 0x2018}, Entity{"rdquo", 0x201D},
-    Entity{"ldquo", 0x201C}, Entity{"euro", 0x20AC}, Entity{"bull", 0x2022},
+    Entity{"amp", '&'},       Entity{"lt", '<'},       Entity{"gt", '>'},       Entity{"quot", '"'},
+    Entity{"apos", '\''},     Entity{"nbsp", 0xA0},    Entity{"copy", 0xA9},    Entity{"reg", 0xAE},
+    Entity{"hellip", 0x2026}, Entity{"mdash", 0x2014}, Entity{"ndash", 0x2013}, Entity{"rsquo", 0x2019},
+    Entity{"lsquo", 0x2018},  Entity{"rdquo", 0x201D}, Entity{"ldquo", 0x201C}, Entity{"euro", 0x20AC},
+    Entity{"bull", 0x2022},
 };
 
 // Decodes the entity at html[i] == '&'; returns the characters consumed.
 std::size_t decode_entity(std::string_view html, std::size_t i, std::string& out)
 {
     std::size_t semi = html.find(';', i);
-    if (semi == std::string_view::npos || semi - i > 12) { out += '&'; return 1; }
+    if (semi == std::string_view::npos || semi - i > 12) {
+        out += '&';
+        return 1;
+    }
     std::string_view name = html.substr(i + 1, semi - i - 1);
     if (!name.empty() && name[0] == '#') {
         bool hex = name.size() > 1 && (name[1] == 'x' || name[1] == 'X');
         std::string digits(name.substr(hex ? 2 : 1));
         std::uint32_t cp = 0;
         for (char c : digits) {
-            int v = std::isxdigit(static_cast<unsigned char>(c)) ? (c <= '9' ? c - '0' : (ascii_lower(c) - 'a' + 10)) : -1;
-            if (v < 0 || (!hex && v > 9)) { out += '&'; return 1; }
+            int v = std::isxdigit(static_cast<unsigned char>(c))
+                        ? (c <= '9' ? c - '0' : (ascii_lower(c) - 'a' + 10))
+                        : -1;
+            if (v < 0 || (!hex && v > 9)) {
+                out += '&';
+                return 1;
+            }
             cp = cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(v);
             if (cp > 0x10FFFF) cp = 0x110000;
         }
@@ -63,16 +74,19 @@ std::size_t decode_entity(std::string_view html, std::size_t i, std::string& out
         return semi - i + 1;
     }
     for (const auto& e : entities)
-        if (e.name == name) { append_utf8(out, e.cp); return semi - i + 1; }
+        if (e.name == name) {
+            append_utf8(out, e.cp);
+            return semi - i + 1;
+        }
     out += '&';
     return 1;
 }
 
 bool is_block(std::string_view tag)
 {
-    static constexpr std::array blocks{"p", "div", "br", "tr", "table", "h1", "h2", "h3", "h4",
-                                       "h5", "h6", "blockquote", "hr", "ul", "ol", "pre",
-                                       "section", "article", "header", "footer", "title"};
+    static constexpr std::array blocks{"p",  "div", "br",      "tr",      "table",      "h1",     "h2",
+                                       "h3", "h4",  "h5",      "h6",      "blockquote", "hr",     "ul",
+                                       "ol", "pre", "section", "article", "header",     "footer", "title"};
     for (std::string_view b : blocks)
         if (tag == b) return true;
     return false;
@@ -138,13 +152,18 @@ std::size_t Converter::tag(std::string_view html, std::size_t i)
         std::size_t after = html.find('>', skip);
         return after == std::string_view::npos ? html.size() : after + 1;
     }
-    if (name == "li" && !end_tag) { newline(1); out_ += "- "; }
-    else if (name == "br") newline(1);
-    else if (name == "p" || name == "h1" || name == "h2" || name == "h3" || name == "blockquote"
-             || name == "table")
+    if (name == "li" && !end_tag) {
+        newline(1);
+        out_ += "- ";
+    } else if (name == "br")
+        newline(1);
+    else if (name == "p" || name == "h1" || name == "h2" || name == "h3" || name == "blockquote" ||
+             name == "table")
         newline(2);
-    else if (is_block(name)) newline(1);
-    else if (name == "td" || name == "th") text(' ');
+    else if (is_block(name))
+        newline(1);
+    else if (name == "td" || name == "th")
+        text(' ');
     return close + 1;
 }
 
@@ -153,7 +172,10 @@ std::string Converter::run(std::string_view html)
     std::size_t i = 0;
     while (i < html.size()) {
         char c = html[i];
-        if (c == '<') { i = tag(html, i); continue; }
+        if (c == '<') {
+            i = tag(html, i);
+            continue;
+        }
         if (c == '&') {
             std::string decoded;
             i += decode_entity(html, i, decoded);
@@ -170,9 +192,6 @@ std::string Converter::run(std::string_view html)
 
 }  // namespace
 
-std::string html_to_text(std::string_view html)
-{
-    return Converter().run(html);
-}
+std::string html_to_text(std::string_view html) { return Converter().run(html); }
 
 }  // namespace mailqd

@@ -23,7 +23,8 @@ Status check_value(std::string_view what, std::string_view value)
     for (char c : value) {
         auto b = static_cast<unsigned char>(c);
         if (c == '\r' || c == '\n')
-            return make_error(ErrorKind::bad_message, std::string(what) + " contains a line break (CR or LF)");
+            return make_error(ErrorKind::bad_message,
+                              std::string(what) + " contains a line break (CR or LF)");
         if ((b < 0x20 && c != '\t') || b == 0x7f)
             return make_error(ErrorKind::bad_message, std::string(what) + " contains a control character");
     }
@@ -46,8 +47,10 @@ Status check_draft(const MimeDraft& d)
         for (const auto& f : *files) values.emplace_back("file name '" + f.file_name + "'", f.file_name);
     for (const auto& [what, value] : values)
         if (auto s = check_value(what, value); !s) return s;
-    if (d.text && !valid_utf8(*d.text)) return make_error(ErrorKind::bad_message, "the text is not valid UTF-8");
-    if (d.html && !valid_utf8(*d.html)) return make_error(ErrorKind::bad_message, "the HTML is not valid UTF-8");
+    if (d.text && !valid_utf8(*d.text))
+        return make_error(ErrorKind::bad_message, "the text is not valid UTF-8");
+    if (d.html && !valid_utf8(*d.html))
+        return make_error(ErrorKind::bad_message, "the HTML is not valid UTF-8");
     return {};
 }
 
@@ -61,12 +64,12 @@ bool is_builder_field(std::string_view name)
 Status check_extra_headers(const MimeDraft& d)
 {
     for (const auto& [name, value] : d.headers) {
-        bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-            return c > 32 && c < 127 && c != ':';
-        });
+        bool ok = !name.empty() &&
+                  std::all_of(name.begin(), name.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
         if (!ok) return make_error(ErrorKind::usage, "'" + name + "' is not a header field name");
         if (is_builder_field(name))
-            return make_error(ErrorKind::usage, name + ": is written by mailqctl send itself; use its option");
+            return make_error(ErrorKind::usage,
+                              name + ": is written by mailqctl send itself; use its option");
     }
     return {};
 }

@@ -2,8 +2,8 @@
 // are per message part, and the handle is cheap next to the parse.
 #include "spool/mime/mime_charset.hpp"
 
-#include <cerrno>
 #include <iconv.h>
+#include <cerrno>
 
 #include "spool/message_text.hpp"
 
@@ -17,18 +17,16 @@ constexpr std::string_view replacement = "\xEF\xBF\xBD";  // U+FFFD
 std::string iconv_name(std::string_view charset)
 {
     std::string name = ascii_lowercase(trim_wsp(charset));
-    if (name.size() >= 2 && name.front() == '"' && name.back() == '"')
-        name = name.substr(1, name.size() - 2);
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
     if (name == "gb2312" || name == "gbk" || name == "x-gbk" || name == "euc-cn" || name == "cp936")
         return "GB18030";
-    if (name == "iso-8859-1" || name == "latin1" || name == "iso8859-1" || name == "ascii"
-        || name == "us-ascii" || name == "ansi_x3.4-1968")
+    if (name == "iso-8859-1" || name == "latin1" || name == "iso8859-1" || name == "ascii" ||
+        name == "us-ascii" || name == "ansi_x3.4-1968")
         return "WINDOWS-1252";
-    if (name == "shift_jis" || name == "shift-jis" || name == "sjis" || name == "x-sjis"
-        || name == "ms_kanji")
+    if (name == "shift_jis" || name == "shift-jis" || name == "sjis" || name == "x-sjis" ||
+        name == "ms_kanji")
         return "CP932";
-    if (name == "ks_c_5601-1987" || name == "euc-kr" || name == "ks_c_5601")
-        return "CP949";
+    if (name == "ks_c_5601-1987" || name == "euc-kr" || name == "ks_c_5601") return "CP949";
     if (name == "utf8") return "UTF-8";
     return name;
 }
@@ -36,7 +34,10 @@ std::string iconv_name(std::string_view charset)
 class Iconv {
 public:
     explicit Iconv(const std::string& from) : cd_(iconv_open("UTF-8", from.c_str())) {}
-    ~Iconv() { if (ok()) iconv_close(cd_); }
+    ~Iconv()
+    {
+        if (ok()) iconv_close(cd_);
+    }
     Iconv(const Iconv&) = delete;
     Iconv& operator=(const Iconv&) = delete;
     bool ok() const { return cd_ != reinterpret_cast<iconv_t>(-1); }
@@ -77,17 +78,17 @@ std::string fallback(std::string_view bytes)
 
 }  // namespace
 
-bool charset_known(std::string_view charset)
-{
-    return Iconv(iconv_name(charset)).ok();
-}
+bool charset_known(std::string_view charset) { return Iconv(iconv_name(charset)).ok(); }
 
 std::string to_utf8(std::string_view bytes, std::string_view charset)
 {
     std::string name = iconv_name(charset);
     bool plain_ascii = true;
     for (char c : bytes)
-        if (static_cast<unsigned char>(c) >= 0x80) { plain_ascii = false; break; }
+        if (static_cast<unsigned char>(c) >= 0x80) {
+            plain_ascii = false;
+            break;
+        }
     // ASCII is the same in every charset mail uses (UTF-7 and UTF-16 aside).
     if (plain_ascii && name != "utf-7" && name.rfind("utf-16", 0) != 0 && name.rfind("utf-32", 0) != 0)
         return std::string(bytes);

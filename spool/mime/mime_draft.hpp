@@ -22,14 +22,14 @@ struct MimeDraft {
     std::string from;                      // "a@b" or "Name <a@b>"
     std::vector<std::string> to, cc, bcc;  // each an address list; Bcc only in the envelope
     std::string subject;
-    std::optional<std::string> text;       // UTF-8, any line endings
-    std::optional<std::string> html;       // UTF-8, any line endings
+    std::optional<std::string> text;  // UTF-8, any line endings
+    std::optional<std::string> html;  // UTF-8, any line endings
     std::vector<MimeFile> attachments;
-    std::vector<MimeFile> inline_images;   // need html; referenced as "cid:" + content_id_for(name)
+    std::vector<MimeFile> inline_images;  // need html; referenced as "cid:" + content_id_for(name)
     std::vector<std::pair<std::string, std::string>> headers;  // extra fields, in order
-    std::string hostname;                  // Message-ID's right side; domain of bare names
+    std::string hostname;  // Message-ID's right side; domain of bare names
     TimePoint now;
-    std::uint64_t seed = 0;                // drives the boundaries
+    std::uint64_t seed = 0;  // drives the boundaries
 };
 
 }  // namespace mailqd

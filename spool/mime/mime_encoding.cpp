@@ -9,8 +9,7 @@ namespace mailqd {
 
 namespace {
 
-constexpr std::string_view alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::string_view hex_digits = "0123456789ABCDEF";
 constexpr std::size_t qp_line_limit = 76;
 
@@ -62,9 +61,9 @@ void qp_encode_line(std::string& out, std::string_view line)
 }
 
 struct TextStats {
-    std::size_t escaped = 0;   // bytes quoted-printable must escape
-    std::size_t longest = 0;   // longest line, without CRLF
-    bool plain_ascii = true;   // printable ASCII, tab and CRLF only
+    std::size_t escaped = 0;  // bytes quoted-printable must escape
+    std::size_t longest = 0;  // longest line, without CRLF
+    bool plain_ascii = true;  // printable ASCII, tab and CRLF only
 };
 
 TextStats text_stats(std::string_view text)
@@ -117,7 +116,10 @@ std::optional<std::string> base64_decode(std::string_view text)
     int count = 0, padding = 0;
     for (char c : text) {
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-        if (c == '=') { ++padding; continue; }
+        if (c == '=') {
+            ++padding;
+            continue;
+        }
         int v = base64_value(c);
         if (v < 0 || padding > 0) return std::nullopt;
         bits = (bits << 6) | static_cast<std::uint32_t>(v);
@@ -129,8 +131,7 @@ std::optional<std::string> base64_decode(std::string_view text)
             count = 0;
         }
     }
-    if (count == 1 || (count == 0 && padding > 0) || (count > 0 && count + padding != 4))
-        return std::nullopt;
+    if (count == 1 || (count == 0 && padding > 0) || (count > 0 && count + padding != 4)) return std::nullopt;
     if (count == 2) out += static_cast<char>((bits >> 4) & 0xFF);
     if (count == 3) {
         out += static_cast<char>((bits >> 10) & 0xFF);
@@ -164,7 +165,10 @@ std::optional<std::string> quoted_printable_decode(std::string_view text)
             out += c;
             continue;
         }
-        if (text.substr(i + 1, 2) == "\r\n") { i += 2; continue; }  // soft break
+        if (text.substr(i + 1, 2) == "\r\n") {
+            i += 2;
+            continue;
+        }  // soft break
         if (i + 2 >= text.size()) return std::nullopt;
         int hi = hex_value(text[i + 1]), lo = hex_value(text[i + 2]);
         if (hi < 0 || lo < 0) return std::nullopt;
@@ -177,9 +181,9 @@ std::optional<std::string> quoted_printable_decode(std::string_view text)
 std::string_view to_string(BodyEncoding encoding)
 {
     switch (encoding) {
-    case BodyEncoding::seven_bit: return "7bit";
-    case BodyEncoding::quoted_printable: return "quoted-printable";
-    case BodyEncoding::base64: return "base64";
+        case BodyEncoding::seven_bit: return "7bit";
+        case BodyEncoding::quoted_printable: return "quoted-printable";
+        case BodyEncoding::base64: return "base64";
     }
     return "base64";
 }
@@ -197,9 +201,9 @@ BodyEncoding choose_text_encoding(std::string_view text)
 std::string encode_body(std::string_view data, BodyEncoding encoding)
 {
     switch (encoding) {
-    case BodyEncoding::seven_bit: return std::string(data);
-    case BodyEncoding::quoted_printable: return quoted_printable_encode(data);
-    case BodyEncoding::base64: return base64_encode(data);
+        case BodyEncoding::seven_bit: return std::string(data);
+        case BodyEncoding::quoted_printable: return quoted_printable_encode(data);
+        case BodyEncoding::base64: return base64_encode(data);
     }
     return base64_encode(data);
 }

@@ -32,8 +32,8 @@ std::vector<std::string_view> utf8_chars(std::string_view s)
 // The Q set that RFC 2047 section 5 (3) allows even inside a phrase.
 bool q_safe(unsigned char b)
 {
-    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
-           b == '!' || b == '*' || b == '+' || b == '-' || b == '/';
+    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '!' ||
+           b == '*' || b == '+' || b == '-' || b == '/';
 }
 
 std::string q_encode(std::string_view bytes)
@@ -41,9 +41,12 @@ std::string q_encode(std::string_view bytes)
     std::string out;
     for (char c : bytes) {
         auto b = static_cast<unsigned char>(c);
-        if (b == ' ') out += '_';
-        else if (q_safe(b)) out += c;
-        else out += {'=', hex_digits[b >> 4], hex_digits[b & 0xF]};
+        if (b == ' ')
+            out += '_';
+        else if (q_safe(b))
+            out += c;
+        else
+            out += {'=', hex_digits[b >> 4], hex_digits[b & 0xF]};
     }
     return out;
 }
@@ -52,9 +55,8 @@ std::size_t b_length(std::size_t bytes) { return (bytes + 2) / 3 * 4; }
 
 bool use_q(std::string_view s)
 {
-    std::size_t escaped = std::count_if(s.begin(), s.end(), [](char c) {
-        return c != ' ' && !q_safe(static_cast<unsigned char>(c));
-    });
+    std::size_t escaped = std::count_if(
+        s.begin(), s.end(), [](char c) { return c != ' ' && !q_safe(static_cast<unsigned char>(c)); });
     return escaped * 3 <= s.size();
 }
 
@@ -165,8 +167,7 @@ std::vector<std::string> encoded_words(std::string_view utf8, std::size_t max_wo
 
 std::string unstructured_header(std::string_view name, std::string_view utf8_value)
 {
-    if (plain_foldable(utf8_value, header_line_limit - 2))
-        return fold_header(name, split_spaces(utf8_value));
+    if (plain_foldable(utf8_value, header_line_limit - 2)) return fold_header(name, split_spaces(utf8_value));
     return fold_header(name, encoded_words(utf8_value));
 }
 
@@ -175,9 +176,8 @@ std::vector<std::string> display_name_pieces(std::string_view utf8_name)
     if (utf8_name.empty()) return {};
     constexpr std::size_t max_quoted = 60;
     if (!plain_foldable(utf8_name, max_quoted)) return encoded_words(utf8_name);
-    bool atoms = std::all_of(utf8_name.begin(), utf8_name.end(), [](char c) {
-        return c == ' ' || is_atext(static_cast<unsigned char>(c));
-    });
+    bool atoms = std::all_of(utf8_name.begin(), utf8_name.end(),
+                             [](char c) { return c == ' ' || is_atext(static_cast<unsigned char>(c)); });
     if (atoms) return split_spaces(utf8_name);
     if (utf8_name.size() > max_quoted) return encoded_words(utf8_name);
     return {quoted(utf8_name)};

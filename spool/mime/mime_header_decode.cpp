@@ -24,8 +24,7 @@ int hex_digit(char c)
 
 bool base64_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+'
-           || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
 }  // namespace
@@ -48,9 +47,11 @@ std::string q_decode(std::string_view text)
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
-        if (c == '_') { out += ' '; continue; }
-        if (c == '=' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0
-            && hex_digit(text[i + 2]) >= 0) {
+        if (c == '_') {
+            out += ' ';
+            continue;
+        }
+        if (c == '=' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 && hex_digit(text[i + 2]) >= 0) {
             out += static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
             i += 2;
             continue;
@@ -80,17 +81,20 @@ std::optional<EncodedWord> encoded_word_at(std::string_view v, std::size_t at)
     if (close == std::string_view::npos) return std::nullopt;
     std::string_view charset = v.substr(at + 2, q1 - at - 2);
     std::string_view text = v.substr(q1 + 3, close - q1 - 3);
-    if (charset.empty() || charset.find_first_of(" \t") != std::string_view::npos
-        || text.find_first_of(" \t") != std::string_view::npos)
+    if (charset.empty() || charset.find_first_of(" \t") != std::string_view::npos ||
+        text.find_first_of(" \t") != std::string_view::npos)
         return std::nullopt;
     EncodedWord w;
     w.begin = at;
     w.end = close + 2;
     w.charset = std::string(charset.substr(0, charset.find('*')));  // RFC 2231 language suffix
     char e = ascii_lower(v[q1 + 1]);
-    if (e == 'b') w.bytes = base64_decode_lenient(text);
-    else if (e == 'q') w.bytes = q_decode(text);
-    else return std::nullopt;
+    if (e == 'b')
+        w.bytes = base64_decode_lenient(text);
+    else if (e == 'q')
+        w.bytes = q_decode(text);
+    else
+        return std::nullopt;
     return w;
 }
 
@@ -98,8 +102,8 @@ std::string percent_decode(std::string_view text)
 {
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0
-            && hex_digit(text[i + 2]) >= 0) {
+        if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 &&
+            hex_digit(text[i + 2]) >= 0) {
             out += static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
             i += 2;
         } else {
@@ -116,9 +120,16 @@ std::vector<std::string_view> split_params(std::string_view v)
     bool quoted = false;
     std::size_t start = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
-        if (quoted && v[i] == '\\') { ++i; continue; }
-        if (v[i] == '"') quoted = !quoted;
-        else if (v[i] == ';' && !quoted) { out.push_back(v.substr(start, i - start)); start = i + 1; }
+        if (quoted && v[i] == '\\') {
+            ++i;
+            continue;
+        }
+        if (v[i] == '"')
+            quoted = !quoted;
+        else if (v[i] == ';' && !quoted) {
+            out.push_back(v.substr(start, i - start));
+            start = i + 1;
+        }
     }
     out.push_back(v.substr(start));
     return out;
@@ -195,7 +206,10 @@ std::string decode_header_text(std::string_view v)
         std::size_t at = v.find("=?", i);
         if (at == std::string_view::npos) break;
         auto word = encoded_word_at(v, at);
-        if (!word) { i = at + 2; continue; }
+        if (!word) {
+            i = at + 2;
+            continue;
+        }
         std::string_view between = v.substr(plain_start, at - plain_start);
         bool only_space = trim_wsp(between).empty();
         if (!(after_word && only_space)) {
@@ -230,14 +244,17 @@ MimeParams parse_mime_params(std::string_view value)
         std::string name = ascii_lowercase(trim_wsp(p.substr(0, eq)));
         Section s;
         s.value = unquote(p.substr(eq + 1));
-        if (!name.empty() && name.back() == '*') { s.encoded = true; name.pop_back(); }
+        if (!name.empty() && name.back() == '*') {
+            s.encoded = true;
+            name.pop_back();
+        }
         std::size_t star = name.find('*');
         s.extended = s.encoded || star != std::string::npos;
         if (star != std::string::npos) {
             std::string digits = name.substr(star + 1);
             name.resize(star);
-            if (digits.empty() || digits.size() > 4
-                || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            if (digits.empty() || digits.size() > 4 ||
+                !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
                 continue;
             s.number = std::stoi(digits);
             if (s.number >= max_sections) continue;
@@ -245,8 +262,7 @@ MimeParams parse_mime_params(std::string_view value)
         if (name.empty()) continue;
         by_name[name].push_back(std::move(s));
     }
-    for (auto& [name, sections] : by_name)
-        result.params[name] = join_sections(sections);
+    for (auto& [name, sections] : by_name) result.params[name] = join_sections(sections);
     return result;
 }
 

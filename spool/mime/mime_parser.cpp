@@ -69,8 +69,7 @@ std::size_t Parser::parse_header(std::string_view raw, MimePart& part)
         std::size_t colon = line.text.find(':');
         std::string_view name = trim_wsp(line.text.substr(0, colon == std::string_view::npos ? 0 : colon));
         if (name.empty() || name.find_first_of(" \t") != std::string_view::npos) continue;  // "From " lines
-        part.headers.push_back({std::string(name),
-                                std::string(line.text.substr(colon + 1))});
+        part.headers.push_back({std::string(name), std::string(line.text.substr(colon + 1))});
     }
     return raw.size();
 }
@@ -80,8 +79,10 @@ void Parser::describe(MimePart& part)
     for (auto& f : part.headers) f.value = std::string(trim_wsp(f.value));
     if (const MimeField* f = part.field("Content-Type")) {
         part.type = parse_mime_params(f->value);
-        if (part.type.value.find('/') != std::string::npos) part.content_type = part.type.value;
-        else problem("bad Content-Type: " + part.type.value);
+        if (part.type.value.find('/') != std::string::npos)
+            part.content_type = part.type.value;
+        else
+            problem("bad Content-Type: " + part.type.value);
     }
     part.charset = ascii_lowercase(part.type.param("charset"));
     part.filename = part.type.param("name");
@@ -109,8 +110,8 @@ std::string decode_qp(std::string_view body)
     if (auto d = quoted_printable_decode(crlf)) return *d;
     std::string repaired;
     for (std::size_t i = 0; i < crlf.size(); ++i) {
-        bool hex = i + 2 < crlf.size() && std::isxdigit(static_cast<unsigned char>(crlf[i + 1]))
-                   && std::isxdigit(static_cast<unsigned char>(crlf[i + 2]));
+        bool hex = i + 2 < crlf.size() && std::isxdigit(static_cast<unsigned char>(crlf[i + 1])) &&
+                   std::isxdigit(static_cast<unsigned char>(crlf[i + 2]));
         bool soft = crlf.compare(i + 1, 2, "\r\n") == 0;
         repaired += (crlf[i] == '=' && !hex && !soft) ? std::string("=3D") : std::string(1, crlf[i]);
     }

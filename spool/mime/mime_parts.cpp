@@ -18,10 +18,10 @@ namespace mailqd {
 namespace {
 
 struct Part {
-    std::string headers;      // Content-* lines; for a multipart, all but Content-Type
-    std::string content;      // leaf: encoded body
-    std::string multipart;    // "mixed", "alternative", "related"; empty for a leaf
-    std::string type_param;   // multipart/related's type=
+    std::string headers;     // Content-* lines; for a multipart, all but Content-Type
+    std::string content;     // leaf: encoded body
+    std::string multipart;   // "mixed", "alternative", "related"; empty for a leaf
+    std::string type_param;  // multipart/related's type=
     std::vector<Part> children;
 };
 
@@ -35,7 +35,8 @@ Part text_part(const std::string& text, std::string_view subtype)
     std::string crlf = normalize_crlf(text);
     BodyEncoding encoding = choose_text_encoding(crlf);
     Part p;
-    p.headers = "Content-Type: text/" + std::string(subtype) + "; charset=utf-8\r\n" + encoding_line(encoding);
+    p.headers =
+        "Content-Type: text/" + std::string(subtype) + "; charset=utf-8\r\n" + encoding_line(encoding);
     p.content = encode_body(crlf, encoding);
     return p;
 }
@@ -43,8 +44,8 @@ Part text_part(const std::string& text, std::string_view subtype)
 // "Content-Type: TYPE; [charset=utf-8;] name=..." folded.
 std::string file_content_type(const MimeFile& file)
 {
-    std::string type = file.content_type.empty() ? std::string(content_type_for(file.file_name))
-                                                 : file.content_type;
+    std::string type =
+        file.content_type.empty() ? std::string(content_type_for(file.file_name)) : file.content_type;
     std::vector<std::string> pieces{type + ";"};
     if (type.rfind("text/", 0) == 0 && valid_utf8(file.data)) pieces.push_back("charset=utf-8;");
     for (auto& p : parameter_pieces("name", file.file_name)) pieces.push_back(std::move(p));
@@ -156,10 +157,13 @@ std::string content_id_for(std::string_view file_name)
     std::string out;
     for (char c : file_name) {
         auto b = static_cast<unsigned char>(c);
-        bool keep = b < 0x80 && b != '%' && (c == '.' || std::isalnum(b) ||
-                    std::string_view("!#$&'*+-/=?^_`{|}~").find(c) != std::string_view::npos);
-        if (keep) out += c;
-        else out += {'%', hex[b >> 4], hex[b & 0xF]};
+        bool keep = b < 0x80 && b != '%' &&
+                    (c == '.' || std::isalnum(b) ||
+                     std::string_view("!#$&'*+-/=?^_`{|}~").find(c) != std::string_view::npos);
+        if (keep)
+            out += c;
+        else
+            out += {'%', hex[b >> 4], hex[b & 0xF]};
     }
     return out;
 }

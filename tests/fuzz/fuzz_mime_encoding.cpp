@@ -3,9 +3,9 @@
 // base64 and quoted-printable bodies with the library's decoders, encoded
 // words, unstructured headers and RFC 2231 parameters with the small
 // decoders below (RFC 2047 / 2231 as a mail reader applies them).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -75,7 +75,10 @@ std::string read_unstructured(std::string_view field, std::string_view name)
     std::string value;
     std::string_view rest = field.substr(name.size() + 1, field.size() - name.size() - 3);
     for (std::size_t i = 0; i < rest.size(); ++i) {
-        if (rest.substr(i, 2) == "\r\n") { ++i; continue; }  // unfold: CRLF before the space
+        if (rest.substr(i, 2) == "\r\n") {
+            ++i;
+            continue;
+        }  // unfold: CRLF before the space
         value += rest[i];
     }
     if (!value.empty()) {

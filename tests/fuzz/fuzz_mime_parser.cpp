@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (const auto& field : leaf->headers) (void)mailqd::decode_header_text(field.value);
     }
     (void)mailqd::mime_attachments(message.root);
-    if (const auto* html = mailqd::find_text_part(message.root, "text/html")) (void)mailqd::html_to_text(html->text());
+    if (const auto* html = mailqd::find_text_part(message.root, "text/html"))
+        (void)mailqd::html_to_text(html->text());
     (void)mailqd::parse_mime_params(raw.substr(0, 2000));
     (void)mailqd::html_to_text(raw);
     return 0;

@@ -33,12 +33,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::string_view line = bytes.substr(0, nl);
         bytes.remove_prefix(nl == std::string_view::npos ? bytes.size() : nl + 1);
         switch (parser.feed(line)) {
-        case mailqd::SmtpReplyParser::Status::more: break;
-        case mailqd::SmtpReplyParser::Status::done: check_reply(parser.take()); parser.reset(); break;
-        case mailqd::SmtpReplyParser::Status::error:
-            if (parser.error().empty()) std::abort();
-            parser.reset();
-            break;
+            case mailqd::SmtpReplyParser::Status::more: break;
+            case mailqd::SmtpReplyParser::Status::done:
+                check_reply(parser.take());
+                parser.reset();
+                break;
+            case mailqd::SmtpReplyParser::Status::error:
+                if (parser.error().empty()) std::abort();
+                parser.reset();
+                break;
         }
     }
     return 0;

@@ -13,14 +13,14 @@
 //   "present","too_big":[{"uidl","size"}],"files":[...],"error"}],
 //   "stats":{"name","last_fetch_at","fetched","last_error"},
 //   "seconds":..., "peak_rss_kb":...}
+#include <sys/resource.h>
 #include <chrono>
 #include <iostream>
 #include <map>
-#include <sys/resource.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "daemon/pop3/pop3_mailbox.hpp"
 #include "spool/store.hpp"
@@ -54,8 +54,7 @@ ProbeArgs parse_args(int argc, char** argv)
             trace = true;
             continue;
         }
-        if (!a.starts_with("--") || i + 1 >= argc)
-            usage("bad argument " + a);
+        if (!a.starts_with("--") || i + 1 >= argc) usage("bad argument " + a);
         kv[a.substr(2)] = argv[++i];
     }
     auto get = [&](const std::string& k, const std::string& d = "") { return kv.count(k) ? kv[k] : d; };
@@ -64,12 +63,13 @@ ProbeArgs parse_args(int argc, char** argv)
     o.name = get("name", "probe");
     o.host = get("host", "127.0.0.1");
     o.port = static_cast<std::uint16_t>(std::stoi(get("port", "110")));
-    const std::map<std::string, TlsMode> tls{{"none", TlsMode::none}, {"starttls", TlsMode::starttls},
-                                             {"implicit", TlsMode::implicit}};
-    const std::map<std::string, MailboxAuth> auth{{"auto", MailboxAuth::automatic}, {"user", MailboxAuth::user},
-                                                  {"plain", MailboxAuth::plain}, {"apop", MailboxAuth::apop}};
-    if (!tls.count(get("tls", "none")) || !auth.count(get("auth", "auto")))
-        usage("bad --tls or --auth");
+    const std::map<std::string, TlsMode> tls{
+        {"none", TlsMode::none}, {"starttls", TlsMode::starttls}, {"implicit", TlsMode::implicit}};
+    const std::map<std::string, MailboxAuth> auth{{"auto", MailboxAuth::automatic},
+                                                  {"user", MailboxAuth::user},
+                                                  {"plain", MailboxAuth::plain},
+                                                  {"apop", MailboxAuth::apop}};
+    if (!tls.count(get("tls", "none")) || !auth.count(get("auth", "auto"))) usage("bad --tls or --auth");
     o.tls = tls.at(get("tls", "none"));
     o.auth = auth.at(get("auth", "auto"));
     o.verify = get("verify", "yes") == "yes";
@@ -84,21 +84,16 @@ ProbeArgs parse_args(int argc, char** argv)
     p.maildir = get("maildir");
     p.db = get("db");
     p.pulls = std::stoi(get("pulls", "1"));
-    if (p.maildir.empty() || p.db.empty())
-        usage("--maildir and --db are required");
+    if (p.maildir.empty() || p.db.empty()) usage("--maildir and --db are required");
     return p;
 }
 
-awaitable<Status> ready(Status status)
-{
-    co_return status;
-}
+awaitable<Status> ready(Status status) { co_return status; }
 
 // One transaction (one fsync) per batch.
 Status record_all(Store& store, const std::string& mailbox, const std::vector<std::string>& uidls)
 {
-    if (Status s = store.begin(); !s)
-        return s;
+    if (Status s = store.begin(); !s) return s;
     for (const auto& u : uidls) {
         if (Status s = store.record_uidl(mailbox, u, now_seconds()); !s) {
             store.rollback();
@@ -131,8 +126,7 @@ json outcome_json(const MailboxPullOutcome& outcome)
 {
     const Pop3Result& r = outcome.result;
     json too_big = json::array();
-    for (const auto& b : r.too_big)
-        too_big.push_back({{"uidl", b.uidl}, {"size", b.size}});
+    for (const auto& b : r.too_big) too_big.push_back({{"uidl", b.uidl}, {"size", b.size}});
     return {{"fetched", r.fetched},
             {"deleted", r.deleted},
             {"quit_ok", r.quit_ok},
@@ -146,8 +140,7 @@ json outcome_json(const MailboxPullOutcome& outcome)
 json stats_json(Store& store, const std::string& mailbox)
 {
     auto totals = store.mailbox_totals();
-    if (!totals)
-        return {{"error", totals.error().message}};
+    if (!totals) return {{"error", totals.error().message}};
     for (const auto& t : *totals)
         if (t.name == mailbox)
             return {{"name", t.name},
@@ -163,8 +156,8 @@ awaitable<void> run_pulls(ProbeArgs args, Store& store, std::shared_ptr<ssl::con
     auto state = std::make_shared<MailboxPullState>();
     for (int i = 0; i < args.pulls; ++i) {
         MailboxBook book = store_book(store, args.options.name);
-        awaitable<MailboxPullOutcome> op = pull_mailbox(args.options, args.maildir, std::move(book), tls, state,
-                                                        blocking);
+        awaitable<MailboxPullOutcome> op =
+            pull_mailbox(args.options, args.maildir, std::move(book), tls, state, blocking);
         auto outcome = co_await std::move(op);
         pulls->push_back(outcome_json(outcome));
     }
@@ -176,13 +169,11 @@ int run(int argc, char** argv)
     spdlog::set_default_logger(spdlog::stderr_color_st("probe"));
     spdlog::set_level(args.options.trace ? spdlog::level::debug : spdlog::level::info);
     auto store = Store::open(args.db);
-    if (!store)
-        usage(store.error().message);
+    if (!store) usage(store.error().message);
     std::shared_ptr<ssl::context> tls;
     if (args.options.tls != TlsMode::none) {
         auto made = make_client_tls_context({args.options.verify, args.ca_file});
-        if (!made)
-            usage(made.error().message);
+        if (!made) usage(made.error().message);
         tls = *made;
     }
     asio::io_context io;
@@ -196,7 +187,7 @@ int run(int argc, char** argv)
     io.run();
     blocking.join();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    struct rusage usage_now{};
+    struct rusage usage_now {};
     ::getrusage(RUSAGE_SELF, &usage_now);
     json out = {{"pulls", pulls},
                 {"stats", stats_json(**store, args.options.name)},
@@ -209,7 +200,4 @@ int run(int argc, char** argv)
 }  // namespace
 }  // namespace mailqd
 
-int main(int argc, char** argv)
-{
-    return mailqd::run(argc, argv);
-}
+int main(int argc, char** argv) { return mailqd::run(argc, argv); }

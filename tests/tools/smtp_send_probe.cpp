@@ -14,9 +14,9 @@
 #include <iostream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "daemon/smtp/smtp_client.hpp"
 
@@ -78,28 +78,46 @@ ProbeArgs parse_args(int argc, char** argv)
             return argv[++i];
         };
         SmtpClientOptions& o = a.options;
-        if (arg == "--host") o.host = value();
-        else if (arg == "--port") o.port = static_cast<std::uint16_t>(std::stoi(value()));
-        else if (arg == "--tls") o.tls = parse_tls(value());
-        else if (arg == "--verify") o.verify = value() == "yes";
-        else if (arg == "--ca-file") o.ca_file = value();
-        else if (arg == "--helo") o.helo_name = value();
-        else if (arg == "--auth") o.auth = parse_auth(value());
-        else if (arg == "--user") o.username = value();
-        else if (arg == "--secret") o.secret = value();
+        if (arg == "--host")
+            o.host = value();
+        else if (arg == "--port")
+            o.port = static_cast<std::uint16_t>(std::stoi(value()));
+        else if (arg == "--tls")
+            o.tls = parse_tls(value());
+        else if (arg == "--verify")
+            o.verify = value() == "yes";
+        else if (arg == "--ca-file")
+            o.ca_file = value();
+        else if (arg == "--helo")
+            o.helo_name = value();
+        else if (arg == "--auth")
+            o.auth = parse_auth(value());
+        else if (arg == "--user")
+            o.username = value();
+        else if (arg == "--secret")
+            o.secret = value();
         else if (arg == "--secret-file") {
             auto text = read_file(value());
             if (!text) usage("cannot read the secret file");
             o.secret = text->substr(0, text->find('\n'));
-        } else if (arg == "--timeout-ms") o.timeout = std::chrono::milliseconds(std::stol(value()));
-        else if (arg == "--session-limit-ms") o.session_limit = std::chrono::milliseconds(std::stol(value()));
-        else if (arg == "--per-connection") o.max_messages = static_cast<unsigned>(std::stoul(value()));
-        else if (arg == "--trace") o.protocol_trace = true;
-        else if (arg == "--abort-after-ms") a.abort_after_ms = std::stol(value());
-        else if (arg == "--from") a.sender = value();
-        else if (arg == "--to") a.recipients.push_back(value());
-        else if (arg.rfind("--", 0) == 0) usage("unknown option " + arg);
-        else a.files.push_back(arg);
+        } else if (arg == "--timeout-ms")
+            o.timeout = std::chrono::milliseconds(std::stol(value()));
+        else if (arg == "--session-limit-ms")
+            o.session_limit = std::chrono::milliseconds(std::stol(value()));
+        else if (arg == "--per-connection")
+            o.max_messages = static_cast<unsigned>(std::stoul(value()));
+        else if (arg == "--trace")
+            o.protocol_trace = true;
+        else if (arg == "--abort-after-ms")
+            a.abort_after_ms = std::stol(value());
+        else if (arg == "--from")
+            a.sender = value();
+        else if (arg == "--to")
+            a.recipients.push_back(value());
+        else if (arg.rfind("--", 0) == 0)
+            usage("unknown option " + arg);
+        else
+            a.files.push_back(arg);
     }
     if (a.options.host.empty() || a.recipients.empty() || a.files.empty())
         usage("need --host, --to and at least one message file");

@@ -58,8 +58,8 @@ TEST(GlobalOptions, HelpAndVersion)
 
 TEST(CommandArgs, FlagsValuesAndPositionals)
 {
-    auto parsed = parse_command_args("list", {"--json", "--state", "deferred"},
-                                     {{"--json"}, {"--state", true}});
+    auto parsed =
+        parse_command_args("list", {"--json", "--state", "deferred"}, {{"--json"}, {"--state", true}});
     ASSERT_TRUE(parsed.ok());
     EXPECT_TRUE(parsed->has("--json"));
     EXPECT_EQ(parsed->value("--state"), "deferred");
@@ -69,8 +69,7 @@ TEST(CommandArgs, FlagsValuesAndPositionals)
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(parsed->value("--state"), "held");
 
-    parsed = parse_command_args("submit", {"-fa@b", "x@y", "-f", "c@d", "--", "-z"},
-                                {{"-f", true}});
+    parsed = parse_command_args("submit", {"-fa@b", "x@y", "-f", "c@d", "--", "-z"}, {{"-f", true}});
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(parsed->value("-f"), "c@d");  // the last one wins
     EXPECT_EQ(parsed->positional, (std::vector<std::string>{"x@y", "-z"}));

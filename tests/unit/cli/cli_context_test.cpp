@@ -2,11 +2,11 @@
 // lenient (defaults, with the reason kept) for sendmail and mailq.
 #include "cli/cli_context.hpp"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
 #include <cstdlib>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <sstream>
-#include <unistd.h>
 
 namespace mailqd {
 namespace {

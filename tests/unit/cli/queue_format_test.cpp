@@ -9,10 +9,7 @@
 namespace mailqd {
 namespace {
 
-TimePoint at(const char* text)
-{
-    return *parse_time(text);
-}
+TimePoint at(const char* text) { return *parse_time(text); }
 
 const char* message_json = R"({
   "id":"7F3A2C","state":"deferred","received_at":"2026-11-23T08:00:00Z","size":2314,
@@ -42,16 +39,22 @@ TEST(TextFormat, AgesAndSizes)
 TEST(TextFormat, SanitizeReplacesControls)
 {
     EXPECT_EQ(printable("ok\r\n\x1b[2Jx\x7f"), "ok???[2Jx?");
-    EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");   // UTF-8 letters stay
-    EXPECT_EQ(printable("a\xc2\x9b" "b"), "a?b");          // C1 CSI goes
+    EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");  // UTF-8 letters stay
+    EXPECT_EQ(printable("a\xc2\x9b"
+                        "b"),
+              "a?b");  // C1 CSI goes
     EXPECT_EQ(pad_right("caf\xc3\xa9", 6), "caf\xc3\xa9  ");
 }
 
 TEST(QueueFormat, ListTable)
 {
     Json messages = Json::array({Json::parse(message_json)});
-    messages.push_back({{"id", "9B"}, {"state", "queued"}, {"received_at", "2026-11-23T07:00:00Z"},
-                        {"size", 100}, {"sender", ""}, {"recipients", Json::array()}});
+    messages.push_back({{"id", "9B"},
+                        {"state", "queued"},
+                        {"received_at", "2026-11-23T07:00:00Z"},
+                        {"size", 100},
+                        {"sender", ""},
+                        {"recipients", Json::array()}});
     std::string expected =
         "ID      AGE   SIZE   STATE     SENDER\n"
         "7F3A2C  3m    2.3K   deferred  app@example.com\n"

@@ -58,9 +58,10 @@ TEST(SendmailArgs, ValuesAttachedOrSeparate)
 
 TEST(SendmailArgs, HarmlessFlagsIgnored)
 {
-    auto o = parse_ok({"-odi", "-odb", "-oem", "-oee", "-v", "-B8BITMIME", "-bm", "-N", "never",
-                       "-Nsuccess,failure", "-R", "hdrs", "-V", "envid", "-G", "-U", "-m",
-                       "-h", "20", "-L", "tag", "-O", "x=y", "a@b"});
+    auto o = parse_ok(
+        {"-odi", "-odb", "-oem", "-oee",  "-v", "-B8BITMIME", "-bm", "-N", "never", "-Nsuccess,failure",
+         "-R",   "hdrs", "-V",   "envid", "-G", "-U",         "-m",  "-h", "20",    "-L",
+         "tag",  "-O",   "x=y",  "a@b"});
     EXPECT_EQ(o.recipients, Strings{"a@b"});  // no value mistaken for a recipient
     EXPECT_FALSE(o.ignore_dots);
     EXPECT_EQ(o.mode, SendmailOptions::Mode::send);
@@ -75,8 +76,8 @@ TEST(SendmailArgs, ListAndQueueRun)
 
 TEST(SendmailArgs, Refused)
 {
-    for (const Strings& args : {Strings{"-bs"}, Strings{"-bd"}, Strings{"-x"}, Strings{"-f"},
-                                Strings{"-F"}, Strings{"-t", "-Z", "a@b"}}) {
+    for (const Strings& args : {Strings{"-bs"}, Strings{"-bd"}, Strings{"-x"}, Strings{"-f"}, Strings{"-F"},
+                                Strings{"-t", "-Z", "a@b"}}) {
         auto parsed = parse_sendmail_args(args);
         ASSERT_FALSE(parsed.ok()) << args.front();
         EXPECT_EQ(parsed.error().kind, ErrorKind::usage);

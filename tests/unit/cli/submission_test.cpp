@@ -29,8 +29,10 @@ TEST(Submission, HeadersGiveRecipientsAndBccIsRemoved)
     SubmitRequest r;
     r.recipients_from_headers = true;
     r.sender_from_headers = true;
-    auto s = prepare_ok("From: App <app@example.com>\nTo: b@example.org, C <c@example.org>\n"
-                        "Bcc: secret@example.net\nSubject: hi\n\nbody\n", r);
+    auto s = prepare_ok(
+        "From: App <app@example.com>\nTo: b@example.org, C <c@example.org>\n"
+        "Bcc: secret@example.net\nSubject: hi\n\nbody\n",
+        r);
     EXPECT_EQ(s.sender, "app@example.com");
     EXPECT_EQ(s.recipients,
               (std::vector<std::string>{"b@example.org", "c@example.org", "secret@example.net"}));

@@ -8,14 +8,14 @@
 #include <chrono>
 #include <memory>
 
-#include "daemon/net/asio.hpp"
+#include "../spool/store_test_support.hpp"
 #include "daemon/delivery_recorder.hpp"
 #include "daemon/intake.hpp"
+#include "daemon/logging.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/queue_events.hpp"
 #include "spool/store.hpp"
 #include "spool/store_writer.hpp"
-#include "../spool/store_test_support.hpp"
-#include "daemon/logging.hpp"
 
 namespace mailqd {
 namespace {
@@ -44,13 +44,14 @@ protected:
         ASSERT_TRUE(reader);
         reader_ = std::move(*reader);
         intake_ = std::make_unique<Intake>(*writer_, events_, "host.example");
-        recorder_ = std::make_unique<DeliveryRecorder>(
-            io_.get_executor(), *writer_, *reader_, *intake_,
-            [this](const std::vector<std::int64_t>& ids, bool still_due) {
-                settled_.insert(settled_.end(), ids.begin(), ids.end());
-                if (still_due) ++still_due_;
-            });
-        recorder_->set_policy(DeliveryPolicy{BackoffPolicy{60s, 3600s, 2.0, 0.0}, 86400s, true, "mailqd.test"});
+        recorder_ =
+            std::make_unique<DeliveryRecorder>(io_.get_executor(), *writer_, *reader_, *intake_,
+                                               [this](const std::vector<std::int64_t>& ids, bool still_due) {
+                                                   settled_.insert(settled_.end(), ids.begin(), ids.end());
+                                                   if (still_due) ++still_due_;
+                                               });
+        recorder_->set_policy(
+            DeliveryPolicy{BackoffPolicy{60s, 3600s, 2.0, 0.0}, 86400s, true, "mailqd.test"});
     }
 
     // A message with these recipients, queued `age` ago; its Delivery.
@@ -102,13 +103,11 @@ TEST_F(RecorderTest, SessionOutcomesAreClassifiedRecordedAndBounced)
 {
     Delivery d = queue_message({"good@example.org", "bad@example.org", "later@example.org"});
     d.recipients[2].attempts = 2;  // the third attempt: backoff 60 s * 2^2
-    MessageOutcome outcome{d.message_id,
-                           {{d.recipients[0].id, "good@example.org",
-                             reply(SmtpStage::end_of_data, 250, "2.0.0", "Ok: queued")},
-                            {d.recipients[1].id, "bad@example.org",
-                             reply(SmtpStage::rcpt, 550, "5.1.1", "no such user")},
-                            {d.recipients[2].id, "later@example.org",
-                             reply(SmtpStage::rcpt, 451, "4.3.0", "try later")}}};
+    MessageOutcome outcome{
+        d.message_id,
+        {{d.recipients[0].id, "good@example.org", reply(SmtpStage::end_of_data, 250, "2.0.0", "Ok: queued")},
+         {d.recipients[1].id, "bad@example.org", reply(SmtpStage::rcpt, 550, "5.1.1", "no such user")},
+         {d.recipients[2].id, "later@example.org", reply(SmtpStage::rcpt, 451, "4.3.0", "try later")}}};
     const TimePoint before = now_seconds();
     recorder_->record(d, outcome, "default", "relay.test[127.0.0.1]:25");
     run_until(3, 1);
@@ -142,8 +141,9 @@ TEST_F(RecorderTest, SessionOutcomesAreClassifiedRecordedAndBounced)
 TEST_F(RecorderTest, NoBounceForTheNullSenderOrWhenDisabled)
 {
     Delivery from_null = queue_message({"bad@example.org"}, "");
-    MessageOutcome refused{from_null.message_id, {{from_null.recipients[0].id, "bad@example.org",
-                                                   reply(SmtpStage::rcpt, 550, "5.1.1", "no")}}};
+    MessageOutcome refused{
+        from_null.message_id,
+        {{from_null.recipients[0].id, "bad@example.org", reply(SmtpStage::rcpt, 550, "5.1.1", "no")}}};
     recorder_->record(from_null, refused, "default", "");
     run_until(1, 0);
 
@@ -161,8 +161,9 @@ TEST_F(RecorderTest, DeferredNeverLaterThanTheEndOfTheLifetime)
     // Queued a day minus 100 s ago: a 1 h backoff would outlive the message.
     recorder_->set_policy(DeliveryPolicy{BackoffPolicy{3600s, 3600s, 2.0, 0.0}, 86400s, true, "h"});
     Delivery d = queue_message({"b@example.org"}, "a@example.com", 86400s - 100s);
-    MessageOutcome outcome{d.message_id, {{d.recipients[0].id, "b@example.org",
-                                           failure_outcome(SmtpStage::connect, SmtpFailure::connect, "refused")}}};
+    MessageOutcome outcome{d.message_id,
+                           {{d.recipients[0].id, "b@example.org",
+                             failure_outcome(SmtpStage::connect, SmtpFailure::connect, "refused")}}};
     recorder_->record(d, outcome, "default", "");
     run_until(1);
     RecipientInfo r = recipient(d.message_id, 0);
@@ -201,8 +202,9 @@ TEST_F(RecorderTest, DeletedMessagesAreSettledWithoutError)
 {
     Delivery d = queue_message({"b@example.org"});
     ASSERT_TRUE(reader_->remove(d.message_id));
-    MessageOutcome outcome{d.message_id, {{d.recipients[0].id, "b@example.org",
-                                           reply(SmtpStage::end_of_data, 250, "2.0.0", "ok")}}};
+    MessageOutcome outcome{
+        d.message_id,
+        {{d.recipients[0].id, "b@example.org", reply(SmtpStage::end_of_data, 250, "2.0.0", "ok")}}};
     recorder_->record(d, outcome, "default", "");
     run_until(1);
     EXPECT_TRUE(reader_->list(std::nullopt)->empty());

@@ -2,8 +2,8 @@
 // queue leaves no timer behind (io_context::run returns).
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <stdlib.h>
+#include <filesystem>
 
 #include "daemon/purger.hpp"
 

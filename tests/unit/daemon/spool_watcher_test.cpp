@@ -3,9 +3,9 @@
 // the file in place until a later rescan succeeds.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
 #include <filesystem>
 #include <fstream>
-#include <stdlib.h>
 
 #include "daemon/spool_watcher.hpp"
 #include "daemon/store_async.hpp"
@@ -29,8 +29,8 @@ protected:
         SpoolWatcherOptions options;
         options.hostname = "test.example";
         options.retry_after = std::chrono::seconds(1);
-        watcher_ = std::make_unique<SpoolWatcher>(io_.get_executor(), std::move(*spool), *reader_,
-                                                  *intake_, options);
+        watcher_ = std::make_unique<SpoolWatcher>(io_.get_executor(), std::move(*spool), *reader_, *intake_,
+                                                  options);
     }
     void TearDown() override
     {
@@ -42,7 +42,8 @@ protected:
     void drop(const std::string& name, std::size_t body_size = 10)
     {
         const auto tmp = dir_ / "spool" / "tmp" / name;
-        std::ofstream(tmp) << "From: a@example.com\nTo: b@example.org\n\n" << std::string(body_size, 'x') << "\n";
+        std::ofstream(tmp) << "From: a@example.com\nTo: b@example.org\n\n"
+                           << std::string(body_size, 'x') << "\n";
         fs::rename(tmp, dir_ / "spool" / "incoming" / name);
     }
     bool incoming_empty() const { return fs::is_empty(dir_ / "spool" / "incoming"); }
@@ -64,10 +65,13 @@ protected:
     {
         std::optional<Status> done;
         auto job = [pages](Store& store) { return store.limit_size_for_tests(pages); };
-        asio::co_spawn(io_, [&]() -> awaitable<void> {
-            auto op = write_store(*writer_, job);
-            done.emplace(co_await std::move(op));
-        }, asio::detached);
+        asio::co_spawn(
+            io_,
+            [&]() -> awaitable<void> {
+                auto op = write_store(*writer_, job);
+                done.emplace(co_await std::move(op));
+            },
+            asio::detached);
         ASSERT_TRUE(run_until([&] { return done.has_value(); }));
         ASSERT_TRUE(done->ok());
     }

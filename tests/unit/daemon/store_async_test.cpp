@@ -3,15 +3,15 @@
 // is destroyed twice (the GCC 12 coroutine-temporary trap).
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
 #include <filesystem>
 #include <set>
-#include <stdlib.h>
 #include <thread>
 
 #include "daemon/intake.hpp"
+#include "daemon/logging.hpp"
 #include "daemon/net/spawn.hpp"
 #include "daemon/store_async.hpp"
-#include "daemon/logging.hpp"
 
 namespace mailqd {
 namespace {
@@ -158,7 +158,8 @@ TEST_F(StoreAsyncTest, IntakePreparesEveryMessageForTheQueue)
     EXPECT_EQ(data->rfind("Date: ", 0), 0u) << *data;
     EXPECT_NE(data->find("\r\nMessage-ID: <"), std::string::npos) << *data;
     EXPECT_NE(data->find("@host.example>\r\n"), std::string::npos) << *data;
-    EXPECT_NE(data->find("Subject: x\r\nBcc: hidden@example.net\r\n\r\nbody\r\n"), std::string::npos) << *data;
+    EXPECT_NE(data->find("Subject: x\r\nBcc: hidden@example.net\r\n\r\nbody\r\n"), std::string::npos)
+        << *data;
 
     ASSERT_TRUE(dropped && dropped->ok());
     data = reader_->message_data(dropped->value());

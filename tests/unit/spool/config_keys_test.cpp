@@ -13,16 +13,16 @@ namespace {
 
 using namespace config_test;
 
-SectionTarget target_for(SectionKind kind, QueueConfig& q, SubmitConfig& s, ControlConfig& c,
-                         LogConfig& l, RelayConfig& r, MailboxConfig& m)
+SectionTarget target_for(SectionKind kind, QueueConfig& q, SubmitConfig& s, ControlConfig& c, LogConfig& l,
+                         RelayConfig& r, MailboxConfig& m)
 {
     switch (kind) {
-    case SectionKind::queue: return &q;
-    case SectionKind::submit: return &s;
-    case SectionKind::control: return &c;
-    case SectionKind::log: return &l;
-    case SectionKind::relay: return &r;
-    case SectionKind::mailbox: return &m;
+        case SectionKind::queue: return &q;
+        case SectionKind::submit: return &s;
+        case SectionKind::control: return &c;
+        case SectionKind::log: return &l;
+        case SectionKind::relay: return &r;
+        case SectionKind::mailbox: return &m;
     }
     return &q;
 }
@@ -40,8 +40,7 @@ TEST(ConfigKeys, DefaultTextParsesToTheStructDefault)
         LogConfig l;
         RelayConfig r;
         MailboxConfig m;
-        EXPECT_EQ(key.apply(target_for(key.section, q, s, c, l, r, m), key.default_text), "")
-            << key.name;
+        EXPECT_EQ(key.apply(target_for(key.section, q, s, c, l, r, m), key.default_text), "") << key.name;
         if (key.section == SectionKind::mailbox && key.name == "maildir") {
             EXPECT_EQ(m.maildir, "/var/mail/NAME");  // filled in per mailbox at load
             m.maildir.clear();
@@ -97,8 +96,8 @@ TEST(ConfigKeys, ExampleConfigShowsEveryKeyWithItsDefault)
     for (const auto& key : config_keys()) {
         auto it = shown.find({key.section, std::string(key.name)});
         ASSERT_NE(it, shown.end()) << to_string(key.section) << "." << key.name << " missing";
-        bool example_value = key.section == SectionKind::mailbox ||
-                             (key.section == SectionKind::relay && key.name == "host");
+        bool example_value =
+            key.section == SectionKind::mailbox || (key.section == SectionKind::relay && key.name == "host");
         if (!example_value) {
             EXPECT_EQ(it->second, key.default_text) << to_string(key.section) << "." << key.name;
         }

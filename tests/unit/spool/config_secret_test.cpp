@@ -61,8 +61,8 @@ TEST(ConfigSecret, FileChecksCanBeSkippedForUnprivilegedReaders)
     ASSERT_EQ(problem_lines(load), std::vector<std::string>{});
     EXPECT_EQ(load.config->relays[0].password.file, "/nonexistent/secret");
     // Checks that do not touch the disk still apply.
-    auto both = parse_config(text + "password_command = echo x\n", "t.conf",
-                             ConfigLoadOptions{.check_files = false});
+    auto both =
+        parse_config(text + "password_command = echo x\n", "t.conf", ConfigLoadOptions{.check_files = false});
     EXPECT_EQ(problem_lines(both),
               std::vector<std::string>{"t.conf:6: [relay.r] password_command: password_file and "
                                        "password_command are exclusive; keep one"});

@@ -43,8 +43,7 @@ TEST(ConfigLoad, EveryProblemNamesFileLineAndKey)
          {"t.conf:2: [queue] bounce: \"maybe\" is not a boolean (yes/no, true/false, on/off, 1/0)"}},
         {"[queue]\nhostname = bad host\n",
          {"t.conf:2: [queue] hostname: \"bad host\" is not a host name or IP address"}},
-        {"[queue]\nretry_initial = 2h\n",
-         {"t.conf:1: [queue] retry_max: is shorter than retry_initial"}},
+        {"[queue]\nretry_initial = 2h\n", {"t.conf:1: [queue] retry_max: is shorter than retry_initial"}},
         {"[queue]\ndatabase =\n", {"t.conf:2: [queue] database: \"\" is not a path"}},
         {"[submit]\nsocket_mode = 0999\n",
          {"t.conf:2: [submit] socket_mode: \"0999\" is not an octal mode (e.g. 0660)"}},
@@ -65,7 +64,8 @@ TEST(ConfigLoad, EveryProblemNamesFileLineAndKey)
         {"[relay.r]\nhost = h.org\nauth = cram-md5\n",
          {"t.conf:3: [relay.r] auth: \"cram-md5\" is not one of auto, none, plain, login, xoauth2"}},
         {"[relay.r]\nhost = h.org\nsenders = *@[x\n",
-         {"t.conf:3: [relay.r] senders: \"*@[x\" is not a space-separated list of globs (e.g. * or *@example.com)"}},
+         {"t.conf:3: [relay.r] senders: \"*@[x\" is not a space-separated list of globs (e.g. * or "
+          "*@example.com)"}},
         {"[relay.r]\nhost = h.org\nrate = -1\n",
          {"t.conf:3: [relay.r] rate: \"-1\" is not a count (0 = unlimited)"}},
         {"[relay.r]\nhost = h.org\nconnections = 0\n",
@@ -80,7 +80,8 @@ TEST(ConfigLoad, EveryProblemNamesFileLineAndKey)
         {"[queue]\ndatabse = /x\n", {"t.conf:2: [queue] databse: unknown key"}},
         {"[relay.r]\nhost = h.org\nlisten = 127.0.0.1:25\n", {"t.conf:3: [relay.r] listen: unknown key"}},
         {"[queues]\nlifetime = 1d\n",
-         {"t.conf:1: [queues] unknown section (expected queue, submit, control, log, relay.NAME or mailbox.NAME)"}},
+         {"t.conf:1: [queues] unknown section (expected queue, submit, control, log, relay.NAME or "
+          "mailbox.NAME)"}},
         {"[queue]\nlifetime = 1d\nlifetime = 2d\n",
          {"t.conf:3: [queue] lifetime: duplicate key (first set on line 2)"}},
         {"[relay.x]\nhost = a.org\n[relay.x]\nport = 25\n",
@@ -101,14 +102,18 @@ TEST(ConfigLoad, EveryProblemNamesFileLineAndKey)
          {"t.conf:1: [mailbox.m] host: missing: a mailbox needs a host",
           "t.conf:1: [mailbox.m] username: missing: a mailbox needs a username",
           "t.conf:1: [mailbox.m] password_file: missing: a mailbox needs password_file or password_command"}},
-        {"[relay.r]\nhost = h.org\nusername = u\npassword_file = /nonexistent/secret\npassword_command = echo x\n",
+        {"[relay.r]\nhost = h.org\nusername = u\npassword_file = /nonexistent/secret\npassword_command = "
+         "echo x\n",
          {"t.conf:4: [relay.r] password_file: \"/nonexistent/secret\" does not exist",
-          "t.conf:5: [relay.r] password_command: password_file and password_command are exclusive; keep one"}},
+          "t.conf:5: [relay.r] password_command: password_file and password_command are exclusive; keep "
+          "one"}},
         {"[relay.r]\nhost = smtp.example.com\ntls = none\nusername = u\npassword_command = echo x\n",
-         {"t.conf:3: [relay.r] tls: \"none\" would send credentials in clear to smtp.example.com; use starttls or implicit"}},
+         {"t.conf:3: [relay.r] tls: \"none\" would send credentials in clear to smtp.example.com; use "
+          "starttls or implicit"}},
         {"[relay.r]\nhost = smtp.example.com\ntls = none\nauth = plain\n",
          {"t.conf:1: [relay.r] username: missing: auth = plain needs a username",
-          "t.conf:3: [relay.r] tls: \"none\" would send credentials in clear to smtp.example.com; use starttls or implicit"}},
+          "t.conf:3: [relay.r] tls: \"none\" would send credentials in clear to smtp.example.com; use "
+          "starttls or implicit"}},
         {"[relay.r]\nhost = h.org\nauth = xoauth2\nusername = u\n",
          {"t.conf:3: [relay.r] auth: \"xoauth2\" needs password_command (it prints the access token)",
           "t.conf:4: [relay.r] username: needs password_file or password_command"}},
@@ -118,9 +123,11 @@ TEST(ConfigLoad, EveryProblemNamesFileLineAndKey)
          {"t.conf:3: [relay.r] password_command: is set but username is empty"}},
         {"[relay.r]\nhost = h.org\nca_file = /nonexistent/ca.pem\n",
          {"t.conf:3: [relay.r] ca_file: \"/nonexistent/ca.pem\" does not exist"}},
-        {"[relay.r]\nhost = h.org\nca_file = /\n", {"t.conf:3: [relay.r] ca_file: \"/\" is not a regular file"}},
+        {"[relay.r]\nhost = h.org\nca_file = /\n",
+         {"t.conf:3: [relay.r] ca_file: \"/\" is not a regular file"}},
         {"[mailbox.m]\nhost = pop.example.com\ntls = none\nusername = u\npassword_command = echo x\n",
-         {"t.conf:3: [mailbox.m] tls: \"none\" would send the password in clear to pop.example.com; use starttls, implicit or auth = apop"}},
+         {"t.conf:3: [mailbox.m] tls: \"none\" would send the password in clear to pop.example.com; use "
+          "starttls, implicit or auth = apop"}},
     };
     for (const auto& c : cases) {
         auto load = parse_config(c.text + (c.add_relay ? ok_relay : ""), "t.conf");
@@ -135,7 +142,8 @@ TEST(ConfigLoad, CredentialsInClearAllowedOnLoopbackAndWithApop)
              "[relay.r]\nhost = 127.0.0.1\ntls = none\nusername = u\npassword_command = echo x\n",
              "[relay.r]\nhost = ::1\ntls = none\nauth = plain\nusername = u\npassword_command = echo x\n",
              "[relay.r]\nhost = localhost\ntls = none\n"
-             "[mailbox.m]\nhost = pop.example.com\ntls = none\nauth = apop\nusername = u\npassword_command = echo x\n",
+             "[mailbox.m]\nhost = pop.example.com\ntls = none\nauth = apop\nusername = u\npassword_command = "
+             "echo x\n",
          }) {
         auto load = parse_config(text, "t.conf");
         EXPECT_EQ(problem_lines(load), std::vector<std::string>{}) << text;
@@ -144,17 +152,18 @@ TEST(ConfigLoad, CredentialsInClearAllowedOnLoopbackAndWithApop)
 
 TEST(ConfigLoad, CollectsEveryProblemInFileOrder)
 {
-    auto load = parse_config("[queue]\n"
-                             "lifetime = x\n"       // 2
-                             "nonsense\n"           // 3
-                             "[submit]\n"
-                             "max_clients = -3\n"   // 5
-                             "[relay.a]\n"
-                             "host = h.org\n"
-                             "port = 0\n"           // 8
-                             "tls = maybe\n"        // 9
-                             "[frobnicate]\n",      // 10
-                             "/etc/mailqd/mailqd.conf");
+    auto load = parse_config(
+        "[queue]\n"
+        "lifetime = x\n"  // 2
+        "nonsense\n"      // 3
+        "[submit]\n"
+        "max_clients = -3\n"  // 5
+        "[relay.a]\n"
+        "host = h.org\n"
+        "port = 0\n"       // 8
+        "tls = maybe\n"    // 9
+        "[frobnicate]\n",  // 10
+        "/etc/mailqd/mailqd.conf");
     ASSERT_EQ(load.problems.size(), 6u);
     std::vector<int> lines;
     for (const auto& p : load.problems) {
@@ -171,10 +180,11 @@ TEST(ConfigLoad, CollectsEveryProblemInFileOrder)
 TEST(ConfigLoad, LineMapFollowsRepeatedKeysAcrossSections)
 {
     // "host" appears in three sections; each problem must carry its own line.
-    auto load = parse_config("[relay.a]\nhost = a.org\nport = x\n"
-                             "[relay.b]\n# comment\n\nhost = b.org\nport = y\n"
-                             "[relay.c]\nhost = c.org\r\nport = z # trailing comment\n",
-                             "t.conf");
+    auto load = parse_config(
+        "[relay.a]\nhost = a.org\nport = x\n"
+        "[relay.b]\n# comment\n\nhost = b.org\nport = y\n"
+        "[relay.c]\nhost = c.org\r\nport = z # trailing comment\n",
+        "t.conf");
     EXPECT_EQ(problem_lines(load), (std::vector<std::string>{
                                        "t.conf:3: [relay.a] port: \"x\" is not a port (1-65535)",
                                        "t.conf:8: [relay.b] port: \"y\" is not a port (1-65535)",
@@ -186,8 +196,10 @@ TEST(ConfigLoad, GarbageNeverThrowsAndProblemsPointIntoTheFile)
 {
     // Random texts built from the INI's own tokens: the loader must report,
     // never throw or crash, and every line it names must exist.
-    const char* tokens[] = {"[", "]", "=", "#", " ", "\t", "\r", "\n", "\n", "relay.", "mailbox.",
-                            "queue", "log", "host", "port", "x", "0", "[relay.a]\nhost = h\n", "\xff"};
+    const char* tokens[] = {"[",   "]",    "=",    "#",      " ",        "\t",
+                            "\r",  "\n",   "\n",   "relay.", "mailbox.", "queue",
+                            "log", "host", "port", "x",      "0",        "[relay.a]\nhost = h\n",
+                            "\xff"};
     std::uint32_t seed = 12345;
     auto next = [&seed] { return seed = seed * 1664525u + 1013904223u; };
     for (int round = 0; round < 2000; ++round) {
@@ -251,12 +263,13 @@ TEST(ConfigLoad, DefaultsAreDesignValues)
 
 TEST(ConfigLoad, PortAndMaildirDefaultsFollowOtherKeys)
 {
-    auto load = parse_config("[relay.implicit]\nhost = a.org\ntls = implicit\n"
-                             "[relay.explicit]\nhost = a.org\ntls = implicit\nport = 2465\n"
-                             "[mailbox.tls]\nhost = p.org\nusername = u\npassword_command = echo x\n"
-                             "[mailbox.plain]\nhost = 127.0.0.1\ntls = none\nusername = u\n"
-                             "password_command = echo x\nmaildir = ./var/mail/plain\n",
-                             "t.conf");
+    auto load = parse_config(
+        "[relay.implicit]\nhost = a.org\ntls = implicit\n"
+        "[relay.explicit]\nhost = a.org\ntls = implicit\nport = 2465\n"
+        "[mailbox.tls]\nhost = p.org\nusername = u\npassword_command = echo x\n"
+        "[mailbox.plain]\nhost = 127.0.0.1\ntls = none\nusername = u\n"
+        "password_command = echo x\nmaildir = ./var/mail/plain\n",
+        "t.conf");
     ASSERT_TRUE(load.config) << problem_lines(load).front();
     const Config& c = *load.config;
     EXPECT_EQ(c.relay("implicit")->port, 465);
@@ -274,12 +287,13 @@ TEST(ConfigLoad, PortAndMaildirDefaultsFollowOtherKeys)
 
 TEST(ConfigLoad, RelayOrderAndSenderRouting)
 {
-    auto load = parse_config("[relay.zeta]\nhost = z.org\nsenders = *@z.org\n"
-                             "[relay.alpha]\nhost = a.org\nsenders = *@a.org  bob@*\n"
-                             "[mailbox.m2]\nhost = p.org\nusername = u\npassword_command = echo x\n"
-                             "[relay.mid]\nhost = m.org\n"
-                             "[mailbox.m1]\nhost = p.org\nusername = u\npassword_command = echo x\n",
-                             "t.conf");
+    auto load = parse_config(
+        "[relay.zeta]\nhost = z.org\nsenders = *@z.org\n"
+        "[relay.alpha]\nhost = a.org\nsenders = *@a.org  bob@*\n"
+        "[mailbox.m2]\nhost = p.org\nusername = u\npassword_command = echo x\n"
+        "[relay.mid]\nhost = m.org\n"
+        "[mailbox.m1]\nhost = p.org\nusername = u\npassword_command = echo x\n",
+        "t.conf");
     ASSERT_TRUE(load.config) << problem_lines(load).front();
     const Config& c = *load.config;
     ASSERT_EQ(c.relays.size(), 3u);
@@ -295,9 +309,10 @@ TEST(ConfigLoad, RelayOrderAndSenderRouting)
     EXPECT_EQ(c.relay_for_sender("q@q.net")->name, "mid");
     EXPECT_EQ(c.relay_for_sender("")->name, "mid");
 
-    auto no_catch_all = parse_config("[relay.one]\nhost = a.org\nsenders = *@a.org\n"
-                                     "[relay.two]\nhost = b.org\nsenders = *@b.org\n",
-                                     "t.conf");
+    auto no_catch_all = parse_config(
+        "[relay.one]\nhost = a.org\nsenders = *@a.org\n"
+        "[relay.two]\nhost = b.org\nsenders = *@b.org\n",
+        "t.conf");
     ASSERT_TRUE(no_catch_all.config);
     EXPECT_EQ(no_catch_all.config->relay_for_sender("x@c.org")->name, "one");
 }

@@ -15,12 +15,23 @@ TEST(ConfigValues, Durations)
         std::optional<Seconds> want;
     };
     const Case cases[] = {
-        {"0", seconds(0)},      {"90", seconds(90)},      {"30s", seconds(30)},
-        {"5m", seconds(300)},   {"1h", seconds(3600)},    {"5d", seconds(432000)},
-        {"", std::nullopt},     {"m", std::nullopt},      {"-5m", std::nullopt},
-        {"5 m", std::nullopt},  {" 5m", std::nullopt},    {"5M", std::nullopt},
-        {"1.5h", std::nullopt}, {"5w", std::nullopt},     {"1h30m", std::nullopt},
-        {"+5", std::nullopt},   {"99999999999999999999", std::nullopt},
+        {"0", seconds(0)},
+        {"90", seconds(90)},
+        {"30s", seconds(30)},
+        {"5m", seconds(300)},
+        {"1h", seconds(3600)},
+        {"5d", seconds(432000)},
+        {"", std::nullopt},
+        {"m", std::nullopt},
+        {"-5m", std::nullopt},
+        {"5 m", std::nullopt},
+        {" 5m", std::nullopt},
+        {"5M", std::nullopt},
+        {"1.5h", std::nullopt},
+        {"5w", std::nullopt},
+        {"1h30m", std::nullopt},
+        {"+5", std::nullopt},
+        {"99999999999999999999", std::nullopt},
         {"36501d", std::nullopt},
     };
     for (const auto& c : cases) EXPECT_EQ(parse_duration(c.text), c.want) << '"' << c.text << '"';
@@ -66,9 +77,9 @@ TEST(ConfigValues, Modes)
         std::optional<mode_t> want;
     };
     const Case cases[] = {
-        {"0660", 0660}, {"660", 0660},         {"0600", 0600},        {"0777", 0777},
-        {"0", 0},       {"0999", std::nullopt}, {"0o660", std::nullopt}, {"1777", std::nullopt},
-        {"", std::nullopt}, {"00660", std::nullopt}, {"-660", std::nullopt}, {"rw-rw----", std::nullopt},
+        {"0660", 0660},     {"660", 0660},           {"0600", 0600},          {"0777", 0777},
+        {"0", 0},           {"0999", std::nullopt},  {"0o660", std::nullopt}, {"1777", std::nullopt},
+        {"", std::nullopt}, {"00660", std::nullopt}, {"-660", std::nullopt},  {"rw-rw----", std::nullopt},
     };
     for (const auto& c : cases) EXPECT_EQ(parse_mode(c.text), c.want) << '"' << c.text << '"';
 }
@@ -80,9 +91,17 @@ TEST(ConfigValues, Ports)
         std::optional<std::uint16_t> want;
     };
     const Case cases[] = {
-        {"1", 1},         {"25", 25},      {"587", 587},          {"65535", 65535},
-        {"0", std::nullopt}, {"65536", std::nullopt}, {"99999", std::nullopt},
-        {"", std::nullopt},  {"-1", std::nullopt},    {"smtp", std::nullopt}, {"25 ", std::nullopt},
+        {"1", 1},
+        {"25", 25},
+        {"587", 587},
+        {"65535", 65535},
+        {"0", std::nullopt},
+        {"65536", std::nullopt},
+        {"99999", std::nullopt},
+        {"", std::nullopt},
+        {"-1", std::nullopt},
+        {"smtp", std::nullopt},
+        {"25 ", std::nullopt},
     };
     for (const auto& c : cases) EXPECT_EQ(parse_port(c.text), c.want) << '"' << c.text << '"';
 }
@@ -103,8 +122,8 @@ TEST(ConfigValues, Enums)
     // The words round-trip.
     for (auto m : {TlsMode::none, TlsMode::starttls, TlsMode::implicit})
         EXPECT_EQ(parse_tls_mode(to_string(m)), m);
-    for (auto a : {RelayAuth::automatic, RelayAuth::none, RelayAuth::plain, RelayAuth::login,
-                   RelayAuth::xoauth2})
+    for (auto a :
+         {RelayAuth::automatic, RelayAuth::none, RelayAuth::plain, RelayAuth::login, RelayAuth::xoauth2})
         EXPECT_EQ(parse_relay_auth(to_string(a)), a);
     for (auto a : {MailboxAuth::automatic, MailboxAuth::user, MailboxAuth::plain, MailboxAuth::apop})
         EXPECT_EQ(parse_mailbox_auth(to_string(a)), a);
@@ -163,8 +182,8 @@ TEST(ConfigValues, HostPort)
     EXPECT_EQ(parse_host_port("127.0.0.1:2525"), (HostPort{"127.0.0.1", 2525}));
     EXPECT_EQ(parse_host_port("[::1]:2525"), (HostPort{"::1", 2525}));
     EXPECT_EQ(parse_host_port("localhost:25"), (HostPort{"localhost", 25}));
-    for (auto bad : {"", "127.0.0.1", "127.0.0.1:", ":25", "::1:2525", "[::1]2525", "[::1]:",
-                     "[nothost]:25", "127.0.0.1:0", "127.0.0.1:65536", "a b:25", "[::1:25"})
+    for (auto bad : {"", "127.0.0.1", "127.0.0.1:", ":25", "::1:2525", "[::1]2525", "[::1]:", "[nothost]:25",
+                     "127.0.0.1:0", "127.0.0.1:65536", "a b:25", "[::1:25"})
         EXPECT_EQ(parse_host_port(bad), std::nullopt) << bad;
 }
 
@@ -175,8 +194,8 @@ TEST(ConfigValues, HostNames)
     EXPECT_EQ(parse_host_name("::1"), "::1");
     EXPECT_EQ(parse_host_name("[::1]"), "::1");
     EXPECT_EQ(parse_host_name("mail_relay-2.local"), "mail_relay-2.local");
-    for (auto bad : {"", "a b", "smtp.example.com:587", "-x.org", ".x.org", "a..b", "[nothost]",
-                     "x/y", "h\xc3\xa9.org"})
+    for (auto bad :
+         {"", "a b", "smtp.example.com:587", "-x.org", ".x.org", "a..b", "[nothost]", "x/y", "h\xc3\xa9.org"})
         EXPECT_EQ(parse_host_name(bad), std::nullopt) << bad;
 }
 
@@ -184,8 +203,8 @@ TEST(ConfigValues, Loopback)
 {
     for (auto yes : {"localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1", "[::1]"})
         EXPECT_TRUE(is_loopback_host(yes)) << yes;
-    for (auto no : {"smtp.example.com", "128.0.0.1", "10.0.0.1", "::2", "localhost.example.com",
-                    "0.0.0.0", ""})
+    for (auto no :
+         {"smtp.example.com", "128.0.0.1", "10.0.0.1", "::2", "localhost.example.com", "0.0.0.0", ""})
         EXPECT_FALSE(is_loopback_host(no)) << no;
 }
 

@@ -6,10 +6,7 @@
 namespace mailqd {
 namespace {
 
-TimePoint at(const char* text)
-{
-    return *parse_time(text);
-}
+TimePoint at(const char* text) { return *parse_time(text); }
 
 MessageInfo design_example()
 {
@@ -27,13 +24,15 @@ MessageInfo design_example()
     r.next_attempt_at = at("2026-11-23T08:04:00Z");
     r.last_reply = "451 4.3.0 try later";
     m.recipients.push_back(r);
-    m.attempts.push_back(AttemptInfo{at("2026-11-23T08:00:01Z"), "default", "b@example.org", "451 4.3.0 try later"});
+    m.attempts.push_back(
+        AttemptInfo{at("2026-11-23T08:00:01Z"), "default", "b@example.org", "451 4.3.0 try later"});
     return m;
 }
 
 TEST(ControlProtocol, MessageJsonIsTheDesignShape)
 {
-    const Json expected = Json::parse(R"({"id":"7F3A2C000001","state":"deferred","received_at":"2026-11-23T08:00:00Z","size":1234,
+    const Json expected = Json::parse(
+        R"({"id":"7F3A2C000001","state":"deferred","received_at":"2026-11-23T08:00:00Z","size":1234,
         "sender":"a@example.com","submitter":"www-data",
         "recipients":[{"address":"b@example.org","state":"deferred","attempts":2,
           "next_attempt_at":"2026-11-23T08:04:00Z","last_reply":"451 4.3.0 try later"}]})");
@@ -99,7 +98,8 @@ TEST(ControlProtocol, CountsJsonIsTheDesignShape)
     c.sent = 10;
     c.failed = 1;
     c.oldest_age_s = 240;
-    EXPECT_EQ(to_json(c), Json::parse(R"({"queued":0,"deferred":2,"held":0,"sent":10,"failed":1,"oldest_age_s":240})"));
+    EXPECT_EQ(to_json(c),
+              Json::parse(R"({"queued":0,"deferred":2,"held":0,"sent":10,"failed":1,"oldest_age_s":240})"));
     EXPECT_EQ(to_json(QueueCounts{})["oldest_age_s"], 0);
 }
 
@@ -109,7 +109,8 @@ TEST(ControlProtocol, RelayAndMailboxJson)
     EXPECT_EQ(to_json(r, 3), Json::parse(R"({"name":"default","in_flight":3,"sent":10,"failed":1,"deferred":2,
         "last_success_at":"2026-11-23T08:00:00Z","last_error":null})"));
     MailboxTotals m{"qq", std::nullopt, 40, std::string("-ERR nope")};
-    EXPECT_EQ(to_json(m), Json::parse(R"({"name":"qq","last_fetch_at":null,"fetched":40,"last_error":"-ERR nope"})"));
+    EXPECT_EQ(to_json(m),
+              Json::parse(R"({"name":"qq","last_fetch_at":null,"fetched":40,"last_error":"-ERR nope"})"));
 }
 
 TEST(ControlProtocol, ResponsesRoundTrip)

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "spool/maildir_writer.hpp"
 
@@ -43,7 +43,7 @@ TEST_F(MaildirWriterTest, CreatesSubdirectoriesIfMissing)
     auto writer = MaildirWriter::open(dir_ / "a" / "Maildir");
     ASSERT_TRUE(writer) << writer.error().message;
     for (const char* sub : {"cur", "new", "tmp"}) {
-        struct stat st{};
+        struct stat st {};
         ASSERT_EQ(::stat((dir_ / "a" / "Maildir" / sub).c_str(), &st), 0) << sub;
         EXPECT_TRUE(S_ISDIR(st.st_mode));
         EXPECT_EQ(st.st_mode & 0777, 0700u);
@@ -66,8 +66,7 @@ TEST_F(MaildirWriterTest, BatchLandsInNewWithExactContentAndUniqueNames)
     auto writer = MaildirWriter::open(dir_);
     ASSERT_TRUE(writer);
     std::vector<std::string> bodies;
-    for (int i = 0; i < 50; ++i)
-        bodies.push_back("Subject: " + std::to_string(i) + "\n\n.line\n..\nbody\n");
+    for (int i = 0; i < 50; ++i) bodies.push_back("Subject: " + std::to_string(i) + "\n\n.line\n..\nbody\n");
     std::vector<std::string_view> views(bodies.begin(), bodies.end());
     auto names = writer->deliver(views);
     ASSERT_TRUE(names) << names.error().message;
@@ -75,8 +74,7 @@ TEST_F(MaildirWriterTest, BatchLandsInNewWithExactContentAndUniqueNames)
     EXPECT_EQ(std::set<std::string>(names->begin(), names->end()).size(), 50u);
     EXPECT_EQ(count(dir_ / "tmp"), 0u);
     EXPECT_EQ(count(dir_ / "new"), 50u);
-    for (std::size_t i = 0; i < names->size(); ++i)
-        EXPECT_EQ(read(dir_ / "new" / (*names)[i]), bodies[i]);
+    for (std::size_t i = 0; i < names->size(); ++i) EXPECT_EQ(read(dir_ / "new" / (*names)[i]), bodies[i]);
 }
 
 TEST_F(MaildirWriterTest, NameFollowsTheSpecAndCarriesSizes)
@@ -117,8 +115,7 @@ TEST_F(MaildirWriterTest, FailedBatchLeavesNothingBehind)
 
 TEST_F(MaildirWriterTest, UnwritableTmpIsAnError)
 {
-    if (::geteuid() == 0)
-        GTEST_SKIP() << "root ignores directory permissions";
+    if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
     auto writer = MaildirWriter::open(dir_);
     ASSERT_TRUE(writer);
     ::chmod((dir_ / "tmp").c_str(), 0500);

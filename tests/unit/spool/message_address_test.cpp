@@ -19,7 +19,10 @@ std::string shown(std::string s)
 
 TEST(ParseAddressList, Forms)
 {
-    struct Case { std::string value; Addresses expected; };
+    struct Case {
+        std::string value;
+        Addresses expected;
+    };
     const Case cases[] = {
         {"", {}},
         {"a@example.com", {"a@example.com"}},
@@ -39,8 +42,8 @@ TEST(ParseAddressList, Forms)
         {"\"The Group\": ;", {}},
         {"undisclosed-recipients:", {}},  // unterminated group at the end
         {"a@example.com,, ,b@example.org,", {"a@example.com", "b@example.org"}},  // obs-addr-list
-        {"<@relay.example,@other.example:a@example.com>", {"a@example.com"}},        // obs-route
-        {"john . doe @ example . com", {"john.doe@example.com"}},                  // obs CFWS
+        {"<@relay.example,@other.example:a@example.com>", {"a@example.com"}},     // obs-route
+        {"john . doe @ example . com", {"john.doe@example.com"}},                 // obs CFWS
         {"\"john doe\"@example.com", {"\"john doe\"@example.com"}},
         {"\"john\"@example.com", {"john@example.com"}},  // needless quotes dropped
         {"\"a\\\"b\"@example.com", {"\"a\\\"b\"@example.com"}},
@@ -62,7 +65,9 @@ TEST(ParseAddressList, Forms)
 
 TEST(ParseAddressList, Garbage)
 {
-    struct Case { std::string value, error; };
+    struct Case {
+        std::string value, error;
+    };
     const Case cases[] = {
         {"a", "address 'a' has no domain"},
         {"John Doe", "invalid local part near offset 5"},
@@ -89,19 +94,18 @@ TEST(ParseAddressList, Garbage)
         auto r = parse_address_list(c.value);
         ASSERT_FALSE(r) << c.value;
         EXPECT_EQ(r.error().kind, ErrorKind::bad_message);
-        EXPECT_EQ(r.error().message, "cannot parse '" + shown(c.value) + "': " + c.error)
-            << c.value;
+        EXPECT_EQ(r.error().message, "cannot parse '" + shown(c.value) + "': " + c.error) << c.value;
     }
 }
 
 TEST(ParseAddressList, SemanticChecks)
 {
     const std::string bad[] = {
-        "a@exa!mple.com",                            // atom, but not a host name
-        std::string(65, 'l') + "@example.com",        // local part over 64 octets
-        "a@" + std::string(64, 'd') + ".example",     // label over 63 octets
-        "a@\xC3(bad-utf8).example",                   // comment hides nothing: still bad UTF-8
-        "\xFF@example.com",                          // not UTF-8
+        "a@exa!mple.com",                          // atom, but not a host name
+        std::string(65, 'l') + "@example.com",     // local part over 64 octets
+        "a@" + std::string(64, 'd') + ".example",  // label over 63 octets
+        "a@\xC3(bad-utf8).example",                // comment hides nothing: still bad UTF-8
+        "\xFF@example.com",                        // not UTF-8
     };
     for (const auto& value : bad) {
         auto r = parse_address_list(value);
@@ -118,7 +122,9 @@ TEST(ParseAddressList, DefaultDomain)
 
 TEST(ParseMailboxList, DisplayNames)
 {
-    struct Case { std::string value, name, address; };
+    struct Case {
+        std::string value, name, address;
+    };
     const Case cases[] = {
         {"a@example.com", "", "a@example.com"},
         {"John Q. Public <jqp@example.com>", "John Q. Public", "jqp@example.com"},
@@ -138,7 +144,11 @@ TEST(ParseMailboxList, DisplayNames)
 
 TEST(ParseMailbox, CommandLineAndSmtpForms)
 {
-    struct Case { std::string text; bool allow_null; std::string expected; };
+    struct Case {
+        std::string text;
+        bool allow_null;
+        std::string expected;
+    };
     const Case cases[] = {
         {"a@example.com", false, "a@example.com"},
         {"<a@example.com>", false, "a@example.com"},
@@ -158,14 +168,17 @@ TEST(ParseMailbox, CommandLineAndSmtpForms)
 
 TEST(ParseMailbox, Refused)
 {
-    struct Case { std::string text, error; };
+    struct Case {
+        std::string text, error;
+    };
     const Case cases[] = {
         {"<>", "the null address <> is not allowed here"},
         {"", "empty address"},
         {"a@example.com, b@example.com", "expected the end after the address at offset 13, found ','"},
         {"Group: a@example.com;", "address 'Group' has no domain"},
         {"root", "address 'root' has no domain"},
-        {"a@example.com\r\nBcc: evil@example.com", "expected the end after the address at offset 15, found 'Bcc'"},
+        {"a@example.com\r\nBcc: evil@example.com",
+         "expected the end after the address at offset 15, found 'Bcc'"},
     };
     for (const auto& c : cases) {
         auto r = parse_mailbox(c.text);
@@ -180,7 +193,10 @@ TEST(ParseMailbox, Refused)
 
 TEST(ValidAddress, Table)
 {
-    struct Case { std::string address; bool valid; };
+    struct Case {
+        std::string address;
+        bool valid;
+    };
     const Case cases[] = {
         {"a@example.com", true},
         {"a.b-c+d@sub.example.com", true},

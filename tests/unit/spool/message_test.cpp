@@ -13,7 +13,9 @@ TimePoint at(std::int64_t seconds) { return TimePoint(std::chrono::seconds(secon
 
 TEST(NormalizeCrlf, AllLineEndingsBecomeCrlf)
 {
-    struct Case { std::string in, out; };
+    struct Case {
+        std::string in, out;
+    };
     const Case cases[] = {
         {"", ""},
         {"a", "a\r\n"},
@@ -56,16 +58,20 @@ TEST(ParseHeaders, FieldsRangesAndBody)
 
 TEST(ParseHeaders, AcceptedShapes)
 {
-    struct Case { std::string message; std::size_t fields; std::string first_value; };
+    struct Case {
+        std::string message;
+        std::size_t fields;
+        std::string first_value;
+    };
     const Case cases[] = {
         {"", 0, ""},
         {"\r\nbody only after an empty header\r\n", 0, ""},
-        {"To: a@b\r\n", 1, "a@b"},                        // header only, no blank line
-        {"To: a@b", 1, "a@b"},                            // no final CRLF
-        {"To:a@b\r\n\r\n", 1, "a@b"},                     // no space after the colon
-        {"To  : a@b\r\n\r\n", 1, "a@b"},                  // obsolete space before colon
-        {"To: a@b  \r\n\r\n", 1, "a@b"},                  // trailing space trimmed
-        {"To:\r\n\ta@b\r\n\r\n", 1, "a@b"},               // value only on the fold
+        {"To: a@b\r\n", 1, "a@b"},                           // header only, no blank line
+        {"To: a@b", 1, "a@b"},                               // no final CRLF
+        {"To:a@b\r\n\r\n", 1, "a@b"},                        // no space after the colon
+        {"To  : a@b\r\n\r\n", 1, "a@b"},                     // obsolete space before colon
+        {"To: a@b  \r\n\r\n", 1, "a@b"},                     // trailing space trimmed
+        {"To:\r\n\ta@b\r\n\r\n", 1, "a@b"},                  // value only on the fold
         {"Subject: caf\xC3\xA9\r\n\r\n", 1, "caf\xC3\xA9"},  // UTF-8 (RFC 6532)
         {"X-A: 1\r\nX-B: 2\r\nX-C: 3\r\n\r\n", 3, "1"},
     };
@@ -81,7 +87,9 @@ TEST(ParseHeaders, AcceptedShapes)
 
 TEST(ParseHeaders, Errors)
 {
-    struct Case { std::string message, error; };
+    struct Case {
+        std::string message, error;
+    };
     const Case cases[] = {
         {"This is a body\r\n", "line 1 of the header is not a field"},
         {"To: a@b\r\nFrom: c@d\r\nnot a field\r\n\r\n", "line 3 of the header is not a field"},
@@ -147,7 +155,9 @@ TEST(EnvelopeFromHeaders, Rules)
 
 TEST(EnvelopeFromHeaders, Errors)
 {
-    struct Case { std::string header, error; };
+    struct Case {
+        std::string header, error;
+    };
     const Case cases[] = {
         {"From: a@x\r\n", "no recipients in To:, Cc: or Bcc:"},
         {"From: a@x\r\nTo: undisclosed-recipients:;\r\n", "no recipients in To:, Cc: or Bcc:"},
@@ -184,7 +194,8 @@ TEST(MakeMessageId, ShapeAndUniqueness)
     std::string b = make_message_id("mail.example.com", at(1795420800));
     EXPECT_TRUE(std::regex_match(a, std::regex("<20261123080000\\.[0-9A-F]{16}@mail\\.example\\.com>"))) << a;
     EXPECT_NE(a, b);
-    EXPECT_TRUE(std::regex_match(make_message_id("", at(0)), std::regex("<19700101000000\\.[0-9A-F]{16}@localhost>")));
+    EXPECT_TRUE(std::regex_match(make_message_id("", at(0)),
+                                 std::regex("<19700101000000\\.[0-9A-F]{16}@localhost>")));
 }
 
 PrepareOptions options(bool remove_bcc)
@@ -195,7 +206,9 @@ PrepareOptions options(bool remove_bcc)
 TEST(PrepareForQueue, BccRemovedRestByteForByte)
 {
     const std::string date = "Date: Mon, 23 Nov 2026 07:00:00 +0000\r\nMessage-ID: <x@y>\r\n";
-    struct Case { std::string in, out; };
+    struct Case {
+        std::string in, out;
+    };
     const Case cases[] = {
         {date + "To: a@b\r\nBcc: c@d\r\nSubject:  odd   spacing \r\n\r\nBcc: in body\r\n",
          date + "To: a@b\r\nSubject:  odd   spacing \r\n\r\nBcc: in body\r\n"},
@@ -218,12 +231,14 @@ TEST(PrepareForQueue, DateAndMessageIdOnlyWhenMissing)
 {
     auto both = prepare_for_queue("To: a@b\r\n\r\nhi\r\n", options(false));
     ASSERT_TRUE(both);
-    EXPECT_TRUE(std::regex_match(*both, std::regex("Date: Mon, 23 Nov 2026 08:00:00 \\+0000\r\n"
-                                                   "Message-ID: <20261123080000\\.[0-9A-F]{16}@mail\\.example\\.com>\r\n"
-                                                   "To: a@b\r\n\r\nhi\r\n")))
+    EXPECT_TRUE(std::regex_match(
+        *both, std::regex("Date: Mon, 23 Nov 2026 08:00:00 \\+0000\r\n"
+                          "Message-ID: <20261123080000\\.[0-9A-F]{16}@mail\\.example\\.com>\r\n"
+                          "To: a@b\r\n\r\nhi\r\n")))
         << *both;
 
-    auto id_only = prepare_for_queue("date: Sun, 1 Nov 2026 00:00:00 +0000\r\nTo: a@b\r\n\r\n", options(false));
+    auto id_only =
+        prepare_for_queue("date: Sun, 1 Nov 2026 00:00:00 +0000\r\nTo: a@b\r\n\r\n", options(false));
     ASSERT_TRUE(id_only);
     EXPECT_EQ(id_only->rfind("Message-ID: <", 0), 0u) << *id_only;
     EXPECT_EQ(id_only->find("Date: Mon"), std::string::npos);

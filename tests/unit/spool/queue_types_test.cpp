@@ -8,10 +8,7 @@ namespace {
 
 using S = RecipientState;
 
-TimePoint at(std::int64_t unix_seconds)
-{
-    return TimePoint{std::chrono::seconds{unix_seconds}};
-}
+TimePoint at(std::int64_t unix_seconds) { return TimePoint{std::chrono::seconds{unix_seconds}}; }
 
 TEST(QueueTypes, StateWordsRoundTrip)
 {
@@ -46,8 +43,7 @@ TEST(QueueTypes, MessageStateIsTheFirstOfHeldDeferredQueuedFailedSent)
         {{S::held, S::held}, S::held},
         {{S::failed}, S::failed},
     };
-    for (const auto& c : cases)
-        EXPECT_EQ(message_state(c.recipients), c.expected);
+    for (const auto& c : cases) EXPECT_EQ(message_state(c.recipients), c.expected);
 
     MessageInfo m;
     m.recipients.resize(2);
@@ -72,10 +68,10 @@ TEST(QueueTypes, ParsesWhatItFormats)
 
 TEST(QueueTypes, RefusesMalformedTimes)
 {
-    for (const char* bad : {"", "2026-11-23", "2026-11-23 08:00:00Z", "2026-11-23T08:00:00",
-                            "2026-11-23T08:00:00+00:00", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z",
-                            "2026-11-23T24:00:00Z", "2026-11-23T08:60:00Z", "2026-11-23T08:00:60Z",
-                            "2026-1a-23T08:00:00Z", "+026-11-23T08:00:00Z", "2026-11-23T08:00:00Zx"})
+    for (const char* bad :
+         {"", "2026-11-23", "2026-11-23 08:00:00Z", "2026-11-23T08:00:00", "2026-11-23T08:00:00+00:00",
+          "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-11-23T24:00:00Z", "2026-11-23T08:60:00Z",
+          "2026-11-23T08:00:60Z", "2026-1a-23T08:00:00Z", "+026-11-23T08:00:00Z", "2026-11-23T08:00:00Zx"})
         EXPECT_FALSE(parse_time(bad)) << bad;
 }
 

@@ -48,8 +48,7 @@ TEST(SmtpData, WireFormTable)
 // line with a stray CR: the switch must keep dots and line ends right.
 TEST(SmtpData, CrlfLinesThenStrayCarriageReturn)
 {
-    EXPECT_EQ(to_wire_data(".a\r\nb\r\n.c\rd\r\n.e\r\nf"),
-              "..a\r\nb\r\n..c\r\nd\r\n..e\r\nf\r\n.\r\n");
+    EXPECT_EQ(to_wire_data(".a\r\nb\r\n.c\rd\r\n.e\r\nf"), "..a\r\nb\r\n..c\r\nd\r\n..e\r\nf\r\n.\r\n");
     EXPECT_EQ(to_wire_data("a\r\n\r\n.\r\n"), "a\r\n\r\n..\r\n.\r\n");
     EXPECT_EQ(to_wire_data("a\r\r\n"), "a\r\n\r\n.\r\n");
 }
@@ -107,7 +106,8 @@ void check_wire_invariants(const std::string& in)
             normal += in[i];
         }
     }
-    if (!normal.empty() && (normal.size() < 2 || normal.substr(normal.size() - 2) != "\r\n")) normal += "\r\n";
+    if (!normal.empty() && (normal.size() < 2 || normal.substr(normal.size() - 2) != "\r\n"))
+        normal += "\r\n";
     ASSERT_EQ(unstuffed, normal);
     // The terminator occurs exactly once, at the end.
     ASSERT_EQ(("\r\n" + wire).find("\r\n.\r\n"), wire.size() - 3);

@@ -42,7 +42,10 @@ TEST(SmtpReply, ParsesTable)
         {{"220 mx.example.org ESMTP ready"}, 220, "", "mx.example.org ESMTP ready"},
         {{"250 2.1.0 Ok"}, 250, "2.1.0", "Ok"},
         {{"451 4.3.0 try later"}, 451, "4.3.0", "try later"},
-        {{"550-5.1.1 no such", "550-5.1.1 user here", "550 5.1.1 sorry"}, 550, "5.1.1", "no such user here sorry"},
+        {{"550-5.1.1 no such", "550-5.1.1 user here", "550 5.1.1 sorry"},
+         550,
+         "5.1.1",
+         "no such user here sorry"},
         {{"354 End data with <CR><LF>.<CR><LF>"}, 354, "", "End data with <CR><LF>.<CR><LF>"},
         {{"250"}, 250, "", ""},
         {{"250 "}, 250, "", ""},
@@ -52,7 +55,10 @@ TEST(SmtpReply, ParsesTable)
         {{"421 4.4.2 timeout"}, 421, "4.4.2", "timeout"},
         {{"554 5.7.1"}, 554, "5.7.1", ""},
         {{"250 2.0.0Ok"}, 250, "", "2.0.0Ok"},
-        {{"535 5.7.8 Authentication credentials invalid"}, 535, "5.7.8", "Authentication credentials invalid"},
+        {{"535 5.7.8 Authentication credentials invalid"},
+         535,
+         "5.7.8",
+         "Authentication credentials invalid"},
         {{"220 \x1b[31mred\r"}, 220, "", "?[31mred?"},
     };
     for (const auto& c : cases) {
@@ -69,8 +75,8 @@ TEST(SmtpReply, ParsesTable)
 TEST(SmtpReply, RejectsMalformed)
 {
     const std::vector<std::vector<std::string>> bad = {
-        {""}, {"25"}, {"abc hello"}, {"150 no"}, {"650 no"}, {"250x"}, {"2500 no"},
-        {"250-a", "251 b"},  // code changes within the reply
+        {""},       {"25"},   {"abc hello"}, {"150 no"},
+        {"650 no"}, {"250x"}, {"2500 no"},   {"250-a", "251 b"},  // code changes within the reply
         {"hello"},
     };
     for (const auto& lines : bad) {
@@ -124,7 +130,9 @@ TEST(SmtpReply, ParserIsReusableAfterTake)
 TEST(SmtpReply, RandomLinesNeverEscapeTheBounds)
 {
     std::mt19937 rng(7);
-    const std::string alphabet = "0123456789 -.\x01\x1b\x7f\xff" "25ab";
+    const std::string alphabet =
+        "0123456789 -.\x01\x1b\x7f\xff"
+        "25ab";
     for (int round = 0; round < 5000; ++round) {
         SmtpReplyParser parser;
         SmtpReplyParser::Status status = SmtpReplyParser::Status::more;
@@ -149,8 +157,8 @@ TEST(SmtpReply, RandomLinesNeverEscapeTheBounds)
 
 TEST(SmtpEhlo, ParsesCapabilities)
 {
-    auto reply = parse({"250-mx.example.org Hello", "250-PIPELINING", "250-SIZE 10240000",
-                        "250-8bitmime", "250-SMTPUTF8", "250-STARTTLS", "250-ENHANCEDSTATUSCODES",
+    auto reply = parse({"250-mx.example.org Hello", "250-PIPELINING", "250-SIZE 10240000", "250-8bitmime",
+                        "250-SMTPUTF8", "250-STARTTLS", "250-ENHANCEDSTATUSCODES",
                         "250-AUTH PLAIN login XOAUTH2", "250-AUTH=LOGIN CRAM-MD5", "250 HELP"});
     ASSERT_TRUE(reply);
     EhloCapabilities caps = parse_ehlo(*reply);

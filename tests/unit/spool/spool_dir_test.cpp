@@ -2,8 +2,8 @@
 // owner, the file identity key, oversize and bad files, quarantine.
 #include "spool/spool_dir.hpp"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -74,8 +74,9 @@ TEST_F(SpoolIntake, OpenCreatesDirectories)
 // lines) for the daemon's Intake to prepare, which drops Bcc as asked.
 TEST_F(SpoolIntake, ReadTakesEnvelopeAndAsksForBccRemoval)
 {
-    fs::path p = put("m1", "From: App <app@example.com>\nTo: a@example.org\nBcc: hidden@example.net\n"
-                           "Subject: hi\n\nbody\n");
+    fs::path p = put("m1",
+                     "From: App <app@example.com>\nTo: a@example.org\nBcc: hidden@example.net\n"
+                     "Subject: hi\n\nbody\n");
     auto m = read("m1");
     ASSERT_TRUE(m) << m.error().message;
     EXPECT_EQ(m->sender, "app@example.com");
@@ -83,8 +84,9 @@ TEST_F(SpoolIntake, ReadTakesEnvelopeAndAsksForBccRemoval)
     EXPECT_EQ(m->door, "spool");
     EXPECT_EQ(m->submitter, me());
     EXPECT_TRUE(m->remove_bcc);
-    EXPECT_EQ(m->data, "From: App <app@example.com>\r\nTo: a@example.org\r\nBcc: hidden@example.net\r\n"
-                       "Subject: hi\r\n\r\nbody\r\n");
+    EXPECT_EQ(m->data,
+              "From: App <app@example.com>\r\nTo: a@example.org\r\nBcc: hidden@example.net\r\n"
+              "Subject: hi\r\n\r\nbody\r\n");
 
     struct stat st {};
     ASSERT_EQ(::stat(p.c_str(), &st), 0);
@@ -109,7 +111,9 @@ TEST_F(SpoolIntake, UnqualifiedAndMissingSender)
 
 TEST_F(SpoolIntake, BadMessages)
 {
-    struct Case { std::string name, content, error; };
+    struct Case {
+        std::string name, content, error;
+    };
     const Case cases[] = {
         {"norcpt", "From: a@example.com\n\nbody\n", "no recipients in To:, Cc: or Bcc:"},
         {"nohdr", "just a body\n", "line 1 of the header is not a field"},

@@ -127,22 +127,26 @@ TEST_F(StoreTest, ListAndCountsFollowTheMessageStateRule)
 {
     const std::string sent = accept(t0_);
     attempt(recipient_id(sent), RecipientState::sent, t0_ + seconds(1));
-    const std::string failed_and_sent = accept(make_message({"b@example.org", "c@example.net"}), t0_ + seconds(1));
+    const std::string failed_and_sent =
+        accept(make_message({"b@example.org", "c@example.net"}), t0_ + seconds(1));
     attempt(recipient_id(failed_and_sent, 0), RecipientState::sent, t0_ + seconds(2));
     attempt(recipient_id(failed_and_sent, 1), RecipientState::failed, t0_ + seconds(2), std::nullopt, "550");
-    const std::string queued_and_sent = accept(make_message({"b@example.org", "c@example.net"}), t0_ + seconds(2));
+    const std::string queued_and_sent =
+        accept(make_message({"b@example.org", "c@example.net"}), t0_ + seconds(2));
     attempt(recipient_id(queued_and_sent, 0), RecipientState::sent, t0_ + seconds(3));
-    const std::string deferred_and_queued = accept(make_message({"b@example.org", "c@example.net"}), t0_ + seconds(3));
-    attempt(recipient_id(deferred_and_queued, 0), RecipientState::deferred, t0_ + seconds(3), t0_ + seconds(60), "451");
+    const std::string deferred_and_queued =
+        accept(make_message({"b@example.org", "c@example.net"}), t0_ + seconds(3));
+    attempt(recipient_id(deferred_and_queued, 0), RecipientState::deferred, t0_ + seconds(3),
+            t0_ + seconds(60), "451");
     const std::string held = accept(t0_ + seconds(4));
     ASSERT_TRUE(store_->hold(held).ok());
 
     auto all = store_->list(std::nullopt);
     ASSERT_TRUE(all.ok());
     std::vector<std::string> ids;
-    for (const auto& m : *all)
-        ids.push_back(m.id);
-    EXPECT_EQ(ids, (std::vector<std::string>{sent, failed_and_sent, queued_and_sent, deferred_and_queued, held}));
+    for (const auto& m : *all) ids.push_back(m.id);
+    EXPECT_EQ(ids,
+              (std::vector<std::string>{sent, failed_and_sent, queued_and_sent, deferred_and_queued, held}));
     EXPECT_TRUE(all->at(0).attempts.empty());  // list carries no history
 
     const std::pair<RecipientState, std::string> expected[] = {
@@ -169,7 +173,8 @@ TEST_F(StoreTest, ListAndCountsFollowTheMessageStateRule)
     EXPECT_EQ(counts->failed, 1u);
     EXPECT_EQ(counts->oldest_age_s, 98);  // queued_and_sent, received at t0 + 2
 
-    EXPECT_EQ(*store_->not_done_ids(), (std::vector<std::string>{queued_and_sent, deferred_and_queued, held}));
+    EXPECT_EQ(*store_->not_done_ids(),
+              (std::vector<std::string>{queued_and_sent, deferred_and_queued, held}));
 }
 
 TEST_F(StoreTest, CountsOfAnEmptyQueue)

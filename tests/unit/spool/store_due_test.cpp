@@ -93,8 +93,8 @@ TEST(StoreDue, SendableGivesTheTextAndEachRecipientsStateNow)
     ASSERT_TRUE(id);
     auto info = s.show(*id);
     ASSERT_TRUE(info);
-    ASSERT_TRUE(s.record_attempt({info->recipients[0].id, "default", RecipientState::sent, "250 ok", std::nullopt},
-                                 at(1001)));
+    ASSERT_TRUE(s.record_attempt(
+        {info->recipients[0].id, "default", RecipientState::sent, "250 ok", std::nullopt}, at(1001)));
 
     auto sendable = s.sendable(*id);
     ASSERT_TRUE(sendable);

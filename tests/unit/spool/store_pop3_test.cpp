@@ -25,8 +25,7 @@ TEST_F(StoreTest, UidlsAreRememberedPerMailbox)
 
 TEST_F(StoreTest, ForgetUidlsExceptKeepsOnlyWhatIsStillOnTheServer)
 {
-    for (const char* u : {"u1", "u2", "u3"})
-        ASSERT_TRUE(store_->record_uidl("qq", u, t0_).ok());
+    for (const char* u : {"u1", "u2", "u3"}) ASSERT_TRUE(store_->record_uidl("qq", u, t0_).ok());
     ASSERT_TRUE(store_->record_uidl("other", "u1", t0_).ok());
     ASSERT_TRUE(store_->forget_uidls_except("qq", {"u2", "u9"}).ok());
     EXPECT_FALSE(store_->uidl_known("qq", "u1"));

@@ -32,7 +32,10 @@ struct RawDb {
         sqlite3_finalize(s);
         return out;
     }
-    void exec(const char* sql) { ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql; }
+    void exec(const char* sql)
+    {
+        ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    }
 };
 
 TEST(StoreOpen, CreatesTheLatestSchemaInWalMode)
@@ -87,7 +90,9 @@ TEST(StoreOpen, MigratesAVersionOneDatabase)
 TEST(StoreOpen, RefusesADatabaseFromTheFuture)
 {
     TempDir dir;
-    { RawDb(dir.db()).exec("PRAGMA user_version = 99"); }
+    {
+        RawDb(dir.db()).exec("PRAGMA user_version = 99");
+    }
     auto store = Store::open(dir.db());
     ASSERT_FALSE(store.ok());
     EXPECT_EQ(store.error().kind, ErrorKind::config);
@@ -97,7 +102,9 @@ TEST(StoreOpen, RefusesADatabaseFromTheFuture)
 TEST(StoreOpen, RefusesAFileThatIsNotADatabase)
 {
     TempDir dir;
-    { std::ofstream(dir.db()) << "this is not sqlite, just text long enough to be a header......\n"; }
+    {
+        std::ofstream(dir.db()) << "this is not sqlite, just text long enough to be a header......\n";
+    }
     auto store = Store::open(dir.db());
     ASSERT_FALSE(store.ok());
     EXPECT_NE(store.error().message.find(dir.db().string()), std::string::npos) << store.error().message;
@@ -158,7 +165,8 @@ TEST_F(StoreTest, NullSenderAndBinaryDataSurvive)
 TEST_F(StoreTest, SpoolKeyMakesAcceptIdempotent)
 {
     const std::string first = accept(make_message({"b@example.org"}, "a@example.com", "dev:ino:1"), t0_);
-    const std::string again = accept(make_message({"b@example.org"}, "a@example.com", "dev:ino:1"), t0_ + std::chrono::seconds(5));
+    const std::string again =
+        accept(make_message({"b@example.org"}, "a@example.com", "dev:ino:1"), t0_ + std::chrono::seconds(5));
     EXPECT_EQ(first, again);
     EXPECT_EQ(store_->list(std::nullopt)->size(), 1u);
     EXPECT_EQ(store_->find_by_spool_key("dev:ino:1"), first);
@@ -180,7 +188,8 @@ TEST_F(StoreTest, UnknownIdsAreNotFound)
 
 TEST_F(StoreTest, DueIsOldestFirstAndLimited)
 {
-    const std::string a = accept(t0_), b = accept(t0_ + std::chrono::seconds(1)), c = accept(t0_ + std::chrono::seconds(2));
+    const std::string a = accept(t0_), b = accept(t0_ + std::chrono::seconds(1)),
+                      c = accept(t0_ + std::chrono::seconds(2));
     const std::string to = ":b@example.org";
     EXPECT_TRUE(due_ids(t0_ - std::chrono::seconds(1)).empty());
     EXPECT_EQ(due_ids(t0_ + std::chrono::seconds(1)), (std::vector<std::string>{a + to, b + to}));
@@ -240,7 +249,8 @@ TEST_F(StoreTest, MessageIsDoneWhenEveryRecipientIsSentOrFailed)
     EXPECT_EQ(store_->not_done_ids()->size(), 1u);
     EXPECT_EQ(due_ids(t0_ + std::chrono::seconds(2)), (std::vector<std::string>{id + ":c@example.net"}));
 
-    attempt(recipient_id(id, 1), RecipientState::failed, t0_ + std::chrono::seconds(2), std::nullopt, "550 5.1.1 no such user");
+    attempt(recipient_id(id, 1), RecipientState::failed, t0_ + std::chrono::seconds(2), std::nullopt,
+            "550 5.1.1 no such user");
     const MessageInfo info = show(id);
     EXPECT_EQ(info.state(), RecipientState::failed);
     EXPECT_FALSE(info.recipients[1].next_attempt_at);
@@ -262,12 +272,14 @@ TEST_F(StoreTest, RecordAttemptRefusesWhatCannotHappen)
     EXPECT_EQ(unknown.error().kind, ErrorKind::not_found);
 
     const std::string id = accept(t0_);
-    auto held = store_->record_attempt(AttemptOutcome{recipient_id(id), "r", RecipientState::held, "", {}}, t0_);
+    auto held =
+        store_->record_attempt(AttemptOutcome{recipient_id(id), "r", RecipientState::held, "", {}}, t0_);
     ASSERT_FALSE(held.ok());
     EXPECT_EQ(held.error().kind, ErrorKind::usage);
 
     attempt(recipient_id(id), RecipientState::sent, t0_);
-    auto twice = store_->record_attempt(AttemptOutcome{recipient_id(id), "r", RecipientState::deferred, "451", {}}, t0_);
+    auto twice = store_->record_attempt(
+        AttemptOutcome{recipient_id(id), "r", RecipientState::deferred, "451", {}}, t0_);
     ASSERT_FALSE(twice.ok());
     EXPECT_EQ(show(id).recipients[0].state, RecipientState::sent);
     EXPECT_EQ(show(id).attempts.size(), 1u);  // the refused attempt left nothing behind
@@ -276,7 +288,8 @@ TEST_F(StoreTest, RecordAttemptRefusesWhatCannotHappen)
 TEST_F(StoreTest, DeferredWithoutATimeIsDueNow)
 {
     const std::string id = accept(t0_);
-    attempt(recipient_id(id), RecipientState::deferred, t0_ + std::chrono::seconds(10), std::nullopt, "421 bye");
+    attempt(recipient_id(id), RecipientState::deferred, t0_ + std::chrono::seconds(10), std::nullopt,
+            "421 bye");
     EXPECT_EQ(show(id).recipients[0].next_attempt_at, t0_ + std::chrono::seconds(10));
 }
 

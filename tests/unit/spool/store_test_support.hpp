@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <stdexcept>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -22,8 +22,7 @@ public:
     TempDir()
     {
         std::string pattern = (std::filesystem::temp_directory_path() / "mailqd-store-XXXXXX").string();
-        if (mkdtemp(pattern.data()) == nullptr)
-            throw std::runtime_error("mkdtemp failed");
+        if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
         path_ = pattern;
     }
     ~TempDir()
@@ -54,10 +53,7 @@ inline NewMessage make_message(std::vector<std::string> recipients = {"b@example
     return m;
 }
 
-inline TimePoint at(std::int64_t unix_seconds)
-{
-    return TimePoint{std::chrono::seconds{unix_seconds}};
-}
+inline TimePoint at(std::int64_t unix_seconds) { return TimePoint{std::chrono::seconds{unix_seconds}}; }
 
 inline std::unique_ptr<Store> open_store(const std::filesystem::path& db)
 {
@@ -112,8 +108,7 @@ protected:
         auto due = store_->due(now, limit);
         EXPECT_TRUE(due.ok());
         if (due.ok())
-            for (const auto& d : *due)
-                ids.push_back(d.message_id + ":" + d.address);
+            for (const auto& d : *due) ids.push_back(d.message_id + ":" + d.address);
         return ids;
     }
 };

@@ -34,8 +34,7 @@ StoreWriter::Job accept_job(std::shared_ptr<std::string> id, NewMessage m = make
 {
     return [id, m = std::move(m)](Store& store) -> Status {
         auto accepted = store.accept(m, now_seconds());
-        if (!accepted)
-            return accepted.error();
+        if (!accepted) return accepted.error();
         *id = *accepted;
         return {};
     };
@@ -86,17 +85,14 @@ TEST(StoreWriter, ConcurrentSubmissionsShareCommitsAndAreDurable)
                 for (int i = 0; i < per_thread; ++i) {
                     auto id = std::make_shared<std::string>();
                     writer->post(accept_job(id), [&, id](Status st) {
-                        if (!st)
-                            ++failures;
+                        if (!st) ++failures;
                         std::lock_guard lock(mutex);
                         ids.push_back(*id);
                     });
                 }
             });
-        for (auto& s : submitters)
-            s.join();
-        while (writer->jobs() < total)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        for (auto& s : submitters) s.join();
+        while (writer->jobs() < total) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         EXPECT_EQ(writer->jobs(), total);
         // Group commit: far fewer fsyncs than messages.
         EXPECT_GE(writer->commits(), 1u);
@@ -111,8 +107,7 @@ TEST(StoreWriter, ConcurrentSubmissionsShareCommitsAndAreDurable)
     auto listed = store->list(std::nullopt);
     ASSERT_TRUE(listed.ok());
     std::set<std::string> stored;
-    for (const auto& m : *listed)
-        stored.insert(m.id);
+    for (const auto& m : *listed) stored.insert(m.id);
     EXPECT_EQ(stored, acked);
 }
 
@@ -131,8 +126,7 @@ TEST(StoreWriter, SubmittersWaitingForTheirAckStillShareCommits)
                 EXPECT_TRUE(acked.get_future().get().ok());
             }
         });
-    for (auto& s : submitters)
-        s.join();
+    for (auto& s : submitters) s.join();
     EXPECT_EQ(writer->jobs(), std::uint64_t(threads * per_thread));
     EXPECT_LT(writer->commits(), writer->jobs());
 }
@@ -200,11 +194,9 @@ TEST(StoreWriter, BatchesAreCappedAtMaxBatch)
     Gate gate;
     writer->post(gate.job(), {});
     gate.wait_entered();
-    for (int i = 0; i < 9; ++i)
-        writer->post(accept_job(std::make_shared<std::string>()), {});
+    for (int i = 0; i < 9; ++i) writer->post(accept_job(std::make_shared<std::string>()), {});
     gate.open();
-    while (writer->jobs() < 10)
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    while (writer->jobs() < 10) std::this_thread::sleep_for(std::chrono::milliseconds(2));
     EXPECT_EQ(writer->commits(), 4u);  // the gate, then 3 + 3 + 3
 }
 
@@ -224,14 +216,13 @@ TEST(StoreWriter, AFullDiskIsTemporaryAndAcksMatchWhatIsStored)
     std::vector<Posted> posted(6);
     for (std::size_t i = 0; i < posted.size(); ++i) {
         auto m = make_message();
-        if (i % 2 == 1)
-            m.data.assign(512 * 1024, 'x');
-        writer->post(accept_job(posted[i].id, m), [&posted, i](Status st) { posted[i].outcome.set_value(st); });
+        if (i % 2 == 1) m.data.assign(512 * 1024, 'x');
+        writer->post(accept_job(posted[i].id, m),
+                     [&posted, i](Status st) { posted[i].outcome.set_value(st); });
     }
     gate.open();
     std::vector<Status> outcomes;
-    for (auto& p : posted)
-        outcomes.push_back(p.outcome.get_future().get());
+    for (auto& p : posted) outcomes.push_back(p.outcome.get_future().get());
     writer.reset();
 
     auto store = test::open_store(dir.db());

@@ -19,10 +19,7 @@ PeerCredentials nobody()
     return {pw->pw_uid, pw->pw_gid, pw->pw_name};
 }
 
-TEST(PeerAccess, EmptyGroupAllowsEveryone)
-{
-    EXPECT_TRUE(check_peer_group(nobody(), "").ok());
-}
+TEST(PeerAccess, EmptyGroupAllowsEveryone) { EXPECT_TRUE(check_peer_group(nobody(), "").ok()); }
 
 TEST(PeerAccess, RootAndOwnUserAlwaysAllowed)
 {

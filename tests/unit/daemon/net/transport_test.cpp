@@ -29,15 +29,18 @@ std::vector<Read> read_all(const std::string& input, LineLimit limit, bool keep_
     if (!keep_open) b.close();
     Transport stream{StreamSocket(std::move(a)), std::move(options)};
     std::vector<Read> reads;
-    asio::co_spawn(io, [&]() -> awaitable<void> {
-        while (true) {
-            std::string line;
-            IoStatus status = (co_await stream.read_line(line, limit, timeout)).status;
-            reads.push_back({status, status == IoStatus::ok ? line : std::string()});
-            if (status == IoStatus::too_long && limit.discard_overlong) continue;
-            if (status != IoStatus::ok) break;
-        }
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            while (true) {
+                std::string line;
+                IoStatus status = (co_await stream.read_line(line, limit, timeout)).status;
+                reads.push_back({status, status == IoStatus::ok ? line : std::string()});
+                if (status == IoStatus::too_long && limit.discard_overlong) continue;
+                if (status != IoStatus::ok) break;
+            }
+        },
+        asio::detached);
     io.run();
     return reads;
 }
@@ -136,14 +139,17 @@ TEST(Transport, BufferedLineAndWrite)
     Transport stream{StreamSocket(std::move(a)), TransportOptions{}};
     bool buffered_after_first = false, buffered_after_second = true;
     IoResult written{IoStatus::error, ""};
-    asio::co_spawn(io, [&]() -> awaitable<void> {
-        std::string line;
-        co_await stream.read_line(line, LineLimit{100}, 1s);
-        buffered_after_first = stream.has_buffered_line();
-        co_await stream.read_line(line, LineLimit{100}, 1s);
-        buffered_after_second = stream.has_buffered_line();
-        written = co_await stream.write("250 ok\r\n", 1s);
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            std::string line;
+            co_await stream.read_line(line, LineLimit{100}, 1s);
+            buffered_after_first = stream.has_buffered_line();
+            co_await stream.read_line(line, LineLimit{100}, 1s);
+            buffered_after_second = stream.has_buffered_line();
+            written = co_await stream.write("250 ok\r\n", 1s);
+        },
+        asio::detached);
     io.run();
     EXPECT_TRUE(buffered_after_first);
     EXPECT_FALSE(buffered_after_second);

@@ -46,7 +46,8 @@ TEST(Pop3Auth, NeverSendsPasswordInClearText)
 
 TEST(Pop3Auth, ApopDigestMatchesRfc1939Example)
 {
-    EXPECT_EQ(apop_digest("<1896.697170952@dbc.mtview.ca.us>", "tanstaaf"), "c4c9334bac560ecc979e58001b3e22fb");
+    EXPECT_EQ(apop_digest("<1896.697170952@dbc.mtview.ca.us>", "tanstaaf"),
+              "c4c9334bac560ecc979e58001b3e22fb");
 }
 
 TEST(Pop3Auth, SaslPlainResponse)

@@ -7,7 +7,13 @@ namespace {
 
 TEST(Pop3Status, ParsesOkAndErrWithResponseCodes)
 {
-    struct Case { const char* line; bool parsed; bool ok; const char* code; const char* text; };
+    struct Case {
+        const char* line;
+        bool parsed;
+        bool ok;
+        const char* code;
+        const char* text;
+    };
     const Case cases[] = {
         {"+OK", true, true, "", ""},
         {"+OK Dovecot ready.", true, true, "", "Dovecot ready."},
@@ -24,8 +30,7 @@ TEST(Pop3Status, ParsesOkAndErrWithResponseCodes)
     for (const auto& c : cases) {
         auto s = parse_pop3_status(c.line);
         ASSERT_EQ(s.has_value(), c.parsed) << c.line;
-        if (!s)
-            continue;
+        if (!s) continue;
         EXPECT_EQ(s->ok, c.ok) << c.line;
         EXPECT_EQ(s->code, c.code) << c.line;
         EXPECT_EQ(s->text, c.text) << c.line;
@@ -43,7 +48,8 @@ TEST(Pop3Greeting, FindsApopTimestamp)
 
 TEST(Pop3Capa, ParsesCapabilities)
 {
-    auto caps = parse_pop3_capa("CAPA\nTOP\nUIDL\nRESP-CODES\nPIPELINING\nAUTH-RESP-CODE\nSTLS\nUSER\nSASL PLAIN login\n");
+    auto caps = parse_pop3_capa(
+        "CAPA\nTOP\nUIDL\nRESP-CODES\nPIPELINING\nAUTH-RESP-CODE\nSTLS\nUSER\nSASL PLAIN login\n");
     EXPECT_TRUE(caps.known);
     EXPECT_TRUE(caps.stls);
     EXPECT_TRUE(caps.user);
@@ -79,7 +85,8 @@ TEST(Pop3Listing, ParsesStatListAndUidl)
 }
 
 // Feeds the wire bytes in pieces of `step` bytes, as reads would deliver them.
-std::pair<std::string, MultilineDecoder::Step> decode(std::string wire, std::size_t step, std::uint64_t max = 1 << 30,
+std::pair<std::string, MultilineDecoder::Step> decode(std::string wire, std::size_t step,
+                                                      std::uint64_t max = 1 << 30,
                                                       std::string* rest = nullptr)
 {
     MultilineDecoder decoder(max);
@@ -92,15 +99,13 @@ std::pair<std::string, MultilineDecoder::Step> decode(std::string wire, std::siz
         std::size_t used = decoder.feed(pending, out, result);
         pending.erase(0, used);
     }
-    if (rest)
-        *rest = pending + (pos < wire.size() ? wire.substr(pos) : "");
+    if (rest) *rest = pending + (pos < wire.size() ? wire.substr(pos) : "");
     return {out, result};
 }
 
 TEST(MultilineDecoder, UnstuffsDotsAndNormalisesLineEndings)
 {
-    const std::string wire =
-        "Subject: x\r\n\r\n..starts with a dot\r\n...\r\n.. \r\n.\r\n";
+    const std::string wire = "Subject: x\r\n\r\n..starts with a dot\r\n...\r\n.. \r\n.\r\n";
     for (std::size_t step : {1u, 2u, 3u, 7u, 4096u}) {
         std::string rest;
         auto [out, step_result] = decode(wire + "+OK next\r\n", step, 1 << 30, &rest);
@@ -144,8 +149,7 @@ TEST(MultilineDecoder, LongLineWithCrAtChunkBoundary)
 TEST(MultilineDecoder, StopsWhenTooBig)
 {
     std::string wire;
-    for (int i = 0; i < 100; ++i)
-        wire += "0123456789\r\n";
+    for (int i = 0; i < 100; ++i) wire += "0123456789\r\n";
     auto [out, result] = decode(wire + ".\r\n", 64, 500);
     EXPECT_EQ(result, MultilineDecoder::Step::too_big);
 }

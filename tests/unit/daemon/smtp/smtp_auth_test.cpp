@@ -9,8 +9,14 @@ namespace {
 TEST(SmtpAuth, Base64Table)
 {
     const std::pair<std::string, std::string> cases[] = {
-        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
-        {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}, {"Username:", "VXNlcm5hbWU6"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
+        {"Username:", "VXNlcm5hbWU6"},
         {std::string("\0\xff\xfe", 3), "AP/+"},
     };
     for (const auto& [plain, encoded] : cases) {

@@ -5,15 +5,15 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <mutex>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <thread>
 #include <unistd.h>
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace mailqd {
@@ -182,7 +182,9 @@ TEST_F(SubmitServerTest, SmtpOverUnixSocket)
     ASSERT_TRUE(c.connected());
     EXPECT_EQ(c.reply(), "220 mx.test ESMTP mailqd");
     std::string ehlo = c.command("EHLO client");
-    EXPECT_EQ(ehlo, "250-mx.test\n250-PIPELINING\n250-SIZE 10000\n250-8BITMIME\n250-SMTPUTF8\n250 ENHANCEDSTATUSCODES");
+    EXPECT_EQ(
+        ehlo,
+        "250-mx.test\n250-PIPELINING\n250-SIZE 10000\n250-8BITMIME\n250-SMTPUTF8\n250 ENHANCEDSTATUSCODES");
     EXPECT_EQ(c.command("MAIL FROM:<a@example.com> SIZE=100 BODY=8BITMIME"), "250 2.1.0 Ok");
     EXPECT_EQ(c.command("RCPT TO:<b@example.org>"), "250 2.1.5 Ok");
     EXPECT_EQ(c.command("RCPT TO:<b@example.org>"), "250 2.1.5 Ok");
@@ -229,7 +231,9 @@ TEST_F(SubmitServerTest, PipelinedOverTcp)
     start();
     Client c(server_->tcp_port());
     c.reply();
-    c.send("EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n");
+    c.send(
+        "EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nRCPT "
+        "TO:<c@example.org>\r\nDATA\r\n");
     EXPECT_TRUE(starts_with(c.reply(), "250-mx.test"));
     EXPECT_EQ(c.reply(), "250 2.1.0 Ok");
     EXPECT_EQ(c.reply(), "250 2.1.5 Ok");
@@ -251,7 +255,8 @@ TEST_F(SubmitServerTest, SizeLimits)
     Client c(socket_);
     c.reply();
     c.command("EHLO c");
-    EXPECT_EQ(c.command("MAIL FROM:<a@example.com> SIZE=10001"), "552 5.3.4 Message size exceeds fixed limit");
+    EXPECT_EQ(c.command("MAIL FROM:<a@example.com> SIZE=10001"),
+              "552 5.3.4 Message size exceeds fixed limit");
     EXPECT_EQ(c.command("MAIL FROM:<a@example.com> SIZE=10"), "250 2.1.0 Ok");
     c.command("RCPT TO:<b@example.org>");
     c.command("DATA");
@@ -376,7 +381,8 @@ TEST_F(SubmitServerTest, CommitErrorsAndBadHeaders)
         std::lock_guard lock(mutex_);
         result_ = make_error(ErrorKind::bad_message, "line 1 is not a header field");
     }
-    EXPECT_EQ(send_message("this line is not a header\r\n\r\nbody\r\n"), "554 5.6.0 line 1 is not a header field");
+    EXPECT_EQ(send_message("this line is not a header\r\n\r\nbody\r\n"),
+              "554 5.6.0 line 1 is not a header field");
     {
         std::lock_guard lock(mutex_);
         result_ = make_error(ErrorKind::temporary, "disk full\r\nsecond line");
@@ -413,16 +419,16 @@ TEST_F(SubmitServerTest, StaleSocketReplacedLiveOneRefused)
 {
     start();
     // A second server on the same live socket is refused...
-    SubmitServer other(io_.get_executor(), defaults(), [](NewMessage) -> awaitable<Result<std::string>> {
-        co_return std::string("never");
-    });
+    SubmitServer other(io_.get_executor(), defaults(),
+                       [](NewMessage) -> awaitable<Result<std::string>> { co_return std::string("never"); });
     Status live = other.listen_unix(socket_, 0660, "");
     EXPECT_FALSE(live.ok());
     // ...but a socket file nobody serves is replaced.
     auto stale = dir_ / "stale.sock";
     {
         asio::io_context io;
-        asio::local::stream_protocol::acceptor dead(io, asio::local::stream_protocol::endpoint(stale.string()));
+        asio::local::stream_protocol::acceptor dead(io,
+                                                    asio::local::stream_protocol::endpoint(stale.string()));
     }
     ASSERT_TRUE(std::filesystem::exists(stale));
     EXPECT_TRUE(other.listen_unix(stale, 0600, "").ok());

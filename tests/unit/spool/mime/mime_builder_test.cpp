@@ -29,8 +29,7 @@ std::vector<std::string> content_types(const std::string& data)
 {
     std::vector<std::string> out;
     std::regex re("Content-Type: ([a-z]+/[a-z]+)");
-    for (std::sregex_iterator it(data.begin(), data.end(), re), end; it != end; ++it)
-        out.push_back((*it)[1]);
+    for (std::sregex_iterator it(data.begin(), data.end(), re), end; it != end; ++it) out.push_back((*it)[1]);
     return out;
 }
 
@@ -54,16 +53,17 @@ TEST(MimeBuilder, TextOnly)
     ASSERT_TRUE(m) << m.error().message;
     EXPECT_EQ(m->sender, "app@example.com");
     EXPECT_EQ(m->recipients, std::vector<std::string>{"b@example.org"});
-    std::regex shape("Date: Mon, 23 Nov 2026 08:00:00 \\+0000\r\n"
-                     "From: App <app@example.com>\r\n"
-                     "To: b@example.org\r\n"
-                     "Subject: Hello\r\n"
-                     "Message-ID: <20261123080000\\.[0-9A-F]{16}@mail\\.example\\.com>\r\n"
-                     "MIME-Version: 1.0\r\n"
-                     "Content-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Transfer-Encoding: 7bit\r\n"
-                     "\r\n"
-                     "Hi there\r\n");
+    std::regex shape(
+        "Date: Mon, 23 Nov 2026 08:00:00 \\+0000\r\n"
+        "From: App <app@example.com>\r\n"
+        "To: b@example.org\r\n"
+        "Subject: Hello\r\n"
+        "Message-ID: <20261123080000\\.[0-9A-F]{16}@mail\\.example\\.com>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n"
+        "\r\n"
+        "Hi there\r\n");
     EXPECT_TRUE(std::regex_match(m->data, shape)) << m->data;
 }
 
@@ -81,12 +81,18 @@ TEST(MimeBuilder, StructureFollowsTheDraft)
         {false, true, false, false, {"text/html"}},
         {true, true, false, false, {"multipart/alternative", "text/plain", "text/html"}},
         {false, true, true, false, {"multipart/related", "text/html", "image/png"}},
-        {true, true, true, false,
+        {true,
+         true,
+         true,
+         false,
          {"multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png"}},
         {true, false, false, true, {"multipart/mixed", "text/plain", "application/pdf"}},
         {false, false, false, true, {"multipart/mixed", "application/pdf"}},
         {false, false, false, false, {"text/plain"}},
-        {true, true, true, true,
+        {true,
+         true,
+         true,
+         true,
          {"multipart/mixed", "multipart/alternative", "text/plain", "multipart/related", "text/html",
           "image/png", "application/pdf"}},
     };
@@ -115,8 +121,11 @@ TEST(MimeBuilder, InlineAndAttachmentHeaders)
     EXPECT_NE(m->data.find("Content-ID: <logo.png>\r\n"), std::string::npos);
     EXPECT_NE(m->data.find("Content-Disposition: inline; filename=\"logo.png\"\r\n"), std::string::npos);
     EXPECT_NE(m->data.find("Content-Disposition: attachment; filename*=UTF-8''%E4%B8%AD%E6%96%87.txt\r\n"),
-              std::string::npos) << m->data;
-    EXPECT_NE(m->data.find("Content-Type: text/plain; charset=utf-8; name*=UTF-8''%E4%B8%AD%E6%96%87.txt\r\n"), std::string::npos);
+              std::string::npos)
+        << m->data;
+    EXPECT_NE(
+        m->data.find("Content-Type: text/plain; charset=utf-8; name*=UTF-8''%E4%B8%AD%E6%96%87.txt\r\n"),
+        std::string::npos);
 }
 
 TEST(MimeBuilder, EncodedHeadersAndBccOnlyInEnvelope)
@@ -126,20 +135,24 @@ TEST(MimeBuilder, EncodedHeadersAndBccOnlyInEnvelope)
     d.to = {"\"Doe, John\" <john@example.org>, \xE5\xBC\xA0\xE4\xB8\x89 <zhang@example.cn>"};
     d.cc = {"c@example.net", "JOHN@EXAMPLE.ORG"};
     d.bcc = {"secret@example.net"};
-    d.subject = "Gr\xC3\xBC\xC3\x9F" "e \xE2\x80\x94 a subject long enough to need folding across lines, "
-                "with more words";
+    d.subject =
+        "Gr\xC3\xBC\xC3\x9F"
+        "e \xE2\x80\x94 a subject long enough to need folding across lines, "
+        "with more words";
     d.text = "x";
     auto m = compose_message(d);
     ASSERT_TRUE(m) << m.error().message;
-    EXPECT_EQ(m->recipients, (std::vector<std::string>{"john@example.org", "zhang@example.cn",
-                                                       "c@example.net", "JOHN@EXAMPLE.ORG",
-                                                       "secret@example.net"}));
+    EXPECT_EQ(m->recipients,
+              (std::vector<std::string>{"john@example.org", "zhang@example.cn", "c@example.net",
+                                        "JOHN@EXAMPLE.ORG", "secret@example.net"}));
     std::string h = header_of(m->data);
     EXPECT_EQ(h.find("secret"), std::string::npos);
     EXPECT_EQ(h.find("Bcc"), std::string::npos);
-    EXPECT_NE(h.find("From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <j@example.com>\r\n"), std::string::npos) << h;
+    EXPECT_NE(h.find("From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <j@example.com>\r\n"), std::string::npos)
+        << h;
     EXPECT_NE(h.find("To: \"Doe, John\" <john@example.org>, =?UTF-8?B?5byg5LiJ?= <zhang@example.cn>\r\n"),
-              std::string::npos) << h;
+              std::string::npos)
+        << h;
     expect_lines_within(m->data, 78);
     for (char c : h) EXPECT_LT(static_cast<unsigned char>(c), 0x80) << "raw 8-bit in the header";
     // The header parses back, and its envelope matches, minus Bcc.
@@ -177,11 +190,16 @@ TEST(MimeBuilder, RefusesBadInput)
          "To contains a line break (CR or LF)"},
         {[](MimeDraft& d) { d.from = "Evil\r\n <a@example.com>"; }, ErrorKind::bad_message,
          "From contains a line break (CR or LF)"},
-        {[](MimeDraft& d) { d.headers = {{"X-Tag", "a\rb"}}; }, ErrorKind::bad_message,
-         "X-Tag contains a line break (CR or LF)"},
-        {[](MimeDraft& d) { d.attachments = {{"a\nb.txt", "x", ""}}; }, ErrorKind::bad_message,
-         "file name 'a\nb.txt' contains a line break (CR or LF)"},
-        {[](MimeDraft& d) { d.subject = "bell\a"; }, ErrorKind::bad_message, "Subject contains a control character"},
+        {[](MimeDraft& d) {
+             d.headers = {{"X-Tag", "a\rb"}};
+         },
+         ErrorKind::bad_message, "X-Tag contains a line break (CR or LF)"},
+        {[](MimeDraft& d) {
+             d.attachments = {{"a\nb.txt", "x", ""}};
+         },
+         ErrorKind::bad_message, "file name 'a\nb.txt' contains a line break (CR or LF)"},
+        {[](MimeDraft& d) { d.subject = "bell\a"; }, ErrorKind::bad_message,
+         "Subject contains a control character"},
         {[](MimeDraft& d) { d.subject = "\xFF"; }, ErrorKind::bad_message, "Subject is not valid UTF-8"},
         {[](MimeDraft& d) { d.text = "\xC3"; }, ErrorKind::bad_message, "the text is not valid UTF-8"},
         {[](MimeDraft& d) { d.to = {"not an address"}; }, ErrorKind::bad_message,
@@ -189,14 +207,22 @@ TEST(MimeBuilder, RefusesBadInput)
         {[](MimeDraft& d) { d.from = "a@example.com, b@example.com"; }, ErrorKind::bad_message,
          "From: must be exactly one address"},
         {[](MimeDraft& d) { d.to.clear(); }, ErrorKind::usage, "no recipients (To, Cc or Bcc)"},
-        {[](MimeDraft& d) { d.inline_images = {{"a.png", "x", ""}}; }, ErrorKind::usage,
-         "inline images need an HTML part to refer to them"},
-        {[](MimeDraft& d) { d.headers = {{"Content-Type", "text/evil"}}; }, ErrorKind::usage,
-         "Content-Type: is written by mailqctl send itself; use its option"},
-        {[](MimeDraft& d) { d.headers = {{"bcc", "x@example.com"}}; }, ErrorKind::usage,
-         "bcc: is written by mailqctl send itself; use its option"},
-        {[](MimeDraft& d) { d.headers = {{"Bad Name", "x"}}; }, ErrorKind::usage,
-         "'Bad Name' is not a header field name"},
+        {[](MimeDraft& d) {
+             d.inline_images = {{"a.png", "x", ""}};
+         },
+         ErrorKind::usage, "inline images need an HTML part to refer to them"},
+        {[](MimeDraft& d) {
+             d.headers = {{"Content-Type", "text/evil"}};
+         },
+         ErrorKind::usage, "Content-Type: is written by mailqctl send itself; use its option"},
+        {[](MimeDraft& d) {
+             d.headers = {{"bcc", "x@example.com"}};
+         },
+         ErrorKind::usage, "bcc: is written by mailqctl send itself; use its option"},
+        {[](MimeDraft& d) {
+             d.headers = {{"Bad Name", "x"}};
+         },
+         ErrorKind::usage, "'Bad Name' is not a header field name"},
     };
     for (const auto& c : cases) {
         MimeDraft d = draft();
@@ -211,13 +237,16 @@ TEST(MimeBuilder, RefusesBadInput)
 TEST(MimeBuilder, ExtraHeaders)
 {
     MimeDraft d = draft();
-    d.headers = {{"Reply-To", "Caf\xC3\xA9 Owner <owner@example.com>"}, {"X-Priority", "1"},
+    d.headers = {{"Reply-To", "Caf\xC3\xA9 Owner <owner@example.com>"},
+                 {"X-Priority", "1"},
                  {"X-Note", "\xC3\xA9t\xC3\xA9"}};
     auto m = compose_message(d);
     ASSERT_TRUE(m) << m.error().message;
-    EXPECT_NE(m->data.find("MIME-Version: 1.0\r\nReply-To: =?UTF-8?Q?Caf=C3=A9_Owner?= <owner@example.com>\r\n"
-                           "X-Priority: 1\r\nX-Note: =?UTF-8?B?w6l0w6k=?=\r\n"),
-              std::string::npos) << m->data;
+    EXPECT_NE(
+        m->data.find("MIME-Version: 1.0\r\nReply-To: =?UTF-8?Q?Caf=C3=A9_Owner?= <owner@example.com>\r\n"
+                     "X-Priority: 1\r\nX-Note: =?UTF-8?B?w6l0w6k=?=\r\n"),
+        std::string::npos)
+        << m->data;
 }
 
 TEST(MimeBuilder, BoundariesAvoidContentAndFollowTheSeed)
@@ -245,11 +274,16 @@ TEST(MimeBuilder, BoundariesAvoidContentAndFollowTheSeed)
 TEST(ContentTypes, Table)
 {
     const std::pair<std::string, std::string> cases[] = {
-        {"a.pdf", "application/pdf"}, {"A.PDF", "application/pdf"}, {"photo.JPG", "image/jpeg"},
-        {"x.png", "image/png"},       {"notes.txt", "text/plain"},  {"data.csv", "text/csv"},
+        {"a.pdf", "application/pdf"},
+        {"A.PDF", "application/pdf"},
+        {"photo.JPG", "image/jpeg"},
+        {"x.png", "image/png"},
+        {"notes.txt", "text/plain"},
+        {"data.csv", "text/csv"},
         {"arch.tar.gz", "application/gzip"},
         {"sheet.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
-        {"noext", "application/octet-stream"}, {"trailing.", "application/octet-stream"},
+        {"noext", "application/octet-stream"},
+        {"trailing.", "application/octet-stream"},
         {"weird.xyz123", "application/octet-stream"},
     };
     for (const auto& [name, type] : cases) EXPECT_EQ(content_type_for(name), type) << name;

@@ -36,8 +36,13 @@ std::string random_bytes(std::size_t n, unsigned seed)
 TEST(Base64, Rfc4648Vectors)
 {
     const std::pair<std::string, std::string> cases[] = {
-        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
         {std::string("\0\xff\xfe", 3), "AP/+"},
     };
     for (const auto& [plain, encoded] : cases) {
@@ -54,8 +59,10 @@ TEST(Base64, LinesOf76AndRoundTrip)
         std::string encoded = base64_encode(data);
         auto lines = lines_of(encoded);
         for (std::size_t i = 0; i < lines.size(); ++i) {
-            if (i + 1 < lines.size()) EXPECT_EQ(lines[i].size(), 76u);
-            else EXPECT_LE(lines[i].size(), 76u);
+            if (i + 1 < lines.size())
+                EXPECT_EQ(lines[i].size(), 76u);
+            else
+                EXPECT_LE(lines[i].size(), 76u);
         }
         EXPECT_EQ(base64_decode(encoded), data) << n;
     }
@@ -63,8 +70,7 @@ TEST(Base64, LinesOf76AndRoundTrip)
 
 TEST(Base64, DecodeRejectsGarbage)
 {
-    for (const char* bad : {"Zg=", "Z", "Zm9v!", "Zg==Zg==", "=Zg="})
-        EXPECT_FALSE(base64_decode(bad)) << bad;
+    for (const char* bad : {"Zg=", "Z", "Zm9v!", "Zg==Zg==", "=Zg="}) EXPECT_FALSE(base64_decode(bad)) << bad;
     EXPECT_EQ(base64_decode("Zm9v\r\nYmFy\r\n"), "foobar");
 }
 
@@ -73,16 +79,17 @@ TEST(QuotedPrintable, KnownVectors)
     const std::pair<std::string, std::string> cases[] = {
         {"plain text", "plain text"},
         {"a=b", "a=3Db"},
-        {"a \r\nb\t", "a=20\r\nb=09"},                  // white space before a line end
+        {"a \r\nb\t", "a=20\r\nb=09"},  // white space before a line end
         {"a \r\n", "a=20\r\n"},
         {"tab\there", "tab\there"},
         {"caf\xC3\xA9\r\n", "caf=C3=A9\r\n"},
         {std::string("nul\0", 4), "nul=00"},
         {"H\xC3\xA4tten H\xC3\xBCte ein \xC3\x9F im Namen, w\xC3\xA4ren sie m\xC3\xB6glicherweise keine "
-         "H\xC3\xBCte mehr, sondern H\xC3\xBC\xC3\x9F" "e.",
+         "H\xC3\xBCte mehr, sondern H\xC3\xBC\xC3\x9F"
+         "e.",
          "H=C3=A4tten H=C3=BCte ein =C3=9F im Namen, w=C3=A4ren sie m=C3=B6glicherwei=\r\n"
          "se keine H=C3=BCte mehr, sondern H=C3=BC=C3=9Fe."},  // as Python's quopri
-        {std::string(76, 'x'), std::string(76, 'x')},           // fits exactly
+        {std::string(76, 'x'), std::string(76, 'x')},          // fits exactly
         {std::string(77, 'x'), std::string(75, 'x') + "=\r\nxx"},
         {std::string(74, 'x') + "\xC3\xA9", std::string(74, 'x') + "=\r\n=C3=A9"},  // =XX never split
     };
@@ -108,7 +115,9 @@ TEST(ChooseTextEncoding, Table)
         {"Hello\r\nworld\r\n", BodyEncoding::seven_bit},
         {std::string(78, 'a') + "\r\n", BodyEncoding::seven_bit},
         {std::string(79, 'a') + "\r\n", BodyEncoding::quoted_printable},
-        {"Gr\xC3\xBC\xC3\x9F" "e aus K\xC3\xB6ln, wie geht es dir heute?\r\n", BodyEncoding::quoted_printable},
+        {"Gr\xC3\xBC\xC3\x9F"
+         "e aus K\xC3\xB6ln, wie geht es dir heute?\r\n",
+         BodyEncoding::quoted_printable},
         {"\xE4\xBD\xA0\xE5\xA5\xBD\xEF\xBC\x8C\xE4\xB8\x96\xE7\x95\x8C\r\n", BodyEncoding::base64},
         {std::string("a text with a \0 in it\r\n", 24), BodyEncoding::quoted_printable},
     };
@@ -128,7 +137,8 @@ std::string decode_words(const std::vector<std::string>& words)
         if (w[8] == 'B') {
             out += base64_decode(payload).value_or("<bad>");
         } else {
-            for (char& c : payload) if (c == '_') c = ' ';
+            for (char& c : payload)
+                if (c == '_') c = ' ';
             out += quoted_printable_decode(payload).value_or("<bad>");
         }
     }
@@ -140,7 +150,8 @@ TEST(EncodedWords, Rfc2047Examples)
     // RFC 2047 section 8's names, in UTF-8.
     EXPECT_EQ(encoded_words("Keld J\xC3\xB8rn Simonsen"),
               std::vector<std::string>{"=?UTF-8?Q?Keld_J=C3=B8rn_Simonsen?="});
-    EXPECT_EQ(encoded_words("Andr\xC3\xA9 Pirard"), std::vector<std::string>{"=?UTF-8?Q?Andr=C3=A9_Pirard?="});
+    EXPECT_EQ(encoded_words("Andr\xC3\xA9 Pirard"),
+              std::vector<std::string>{"=?UTF-8?Q?Andr=C3=A9_Pirard?="});
     EXPECT_EQ(encoded_words("\xE4\xB8\xAD\xE6\x96\x87"), std::vector<std::string>{"=?UTF-8?B?5Lit5paH?="});
     // Characters outside the phrase-safe set are escaped in Q.
     EXPECT_EQ(encoded_words("abcdef_ghijk=lmnop?qrstu \"v\" \xC3\xA9"),
@@ -154,7 +165,10 @@ TEST(EncodedWords, LongTextSplitsAtCharacters)
     std::string chinese;
     for (int i = 0; i < 40; ++i) chinese += "\xE4\xB8\xAD\xE6\x96\x87";  // 80 characters
     std::string german;
-    for (int i = 0; i < 10; ++i) german += "Stra\xC3\x9F" "enbahnhaltestelle ";
+    for (int i = 0; i < 10; ++i)
+        german +=
+            "Stra\xC3\x9F"
+            "enbahnhaltestelle ";
     for (const std::string& text : {chinese, german, std::string(300, 'x')}) {
         auto words = encoded_words(text);
         EXPECT_GT(words.size(), 1u);

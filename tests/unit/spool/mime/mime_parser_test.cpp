@@ -11,7 +11,10 @@
 namespace mailqd {
 namespace {
 
-struct WordCase { const char* in; const char* out; };
+struct WordCase {
+    const char* in;
+    const char* out;
+};
 
 TEST(MimeHeaderDecode, Rfc2047Examples)
 {
@@ -26,23 +29,22 @@ TEST(MimeHeaderDecode, Rfc2047Examples)
         {"(=?ISO-8859-1?Q?a?= =?ISO-8859-2?Q?_b?=)", "(a b)"},
         {"=?US-ASCII?Q?Keith_Moore?= <moore@cs.utk.edu>", "Keith Moore <moore@cs.utk.edu>"},
         {"=?ISO-8859-1?Q?Andr=E9?= Pirard", "Andr\xC3\xA9 Pirard"},
-        {"=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?= =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?=",
+        {"=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?= "
+         "=?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?=",
          "If you can read this you understand the example."},
         {"=?utf-8?b?5Lit5paH?=", "\xE4\xB8\xAD\xE6\x96\x87"},
-        {"=?UTF-8*en?Q?Hi?=", "Hi"},           // RFC 2231 language suffix
+        {"=?UTF-8*en?Q?Hi?=", "Hi"},                     // RFC 2231 language suffix
         {"=?utf-8?B?5Lit5paH?", "=?utf-8?B?5Lit5paH?"},  // unterminated: left alone
         {"plain text", "plain text"},
         {"=?utf-8?B?5Lit5p?=", "\xE4\xB8\xAD\xEF\xBF\xBD"},  // unpadded, cut character
     };
-    for (const auto& c : cases)
-        EXPECT_EQ(decode_header_text(c.in), c.out) << c.in;
+    for (const auto& c : cases) EXPECT_EQ(decode_header_text(c.in), c.out) << c.in;
 }
 
 TEST(MimeHeaderDecode, CharacterSplitAcrossWordsIsJoined)
 {
     // "中文" in UTF-8 is E4 B8 AD E6 96 87; split after the fourth byte.
-    EXPECT_EQ(decode_header_text("=?UTF-8?Q?=E4=B8=AD=E6?= =?UTF-8?Q?=96=87?="),
-              "\xE4\xB8\xAD\xE6\x96\x87");
+    EXPECT_EQ(decode_header_text("=?UTF-8?Q?=E4=B8=AD=E6?= =?UTF-8?Q?=96=87?="), "\xE4\xB8\xAD\xE6\x96\x87");
 }
 
 TEST(MimeHeaderDecode, NationalCharsets)
@@ -63,7 +65,11 @@ TEST(MimeHeaderDecode, NationalCharsets)
 
 TEST(MimeCharset, InvalidBytesBecomeReplacementCharacters)
 {
-    EXPECT_EQ(to_utf8("a\xFF" "b", "utf-8"), "a\xEF\xBF\xBD" "b");
+    EXPECT_EQ(to_utf8("a\xFF"
+                      "b",
+                      "utf-8"),
+              "a\xEF\xBF\xBD"
+              "b");
     EXPECT_EQ(to_utf8("\xD6", "gb2312"), "\xEF\xBF\xBD");
     EXPECT_TRUE(charset_known("Shift_JIS"));
     EXPECT_FALSE(charset_known("no-such-charset"));
@@ -72,11 +78,12 @@ TEST(MimeCharset, InvalidBytesBecomeReplacementCharacters)
 TEST(MimeParams, Rfc2231Examples)
 {
     MimeParams a = parse_mime_params(
-        "message/external-body; access-type=URL;\r\n URL*0=\"ftp://\";\r\n URL*1=\"cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar\"");
+        "message/external-body; access-type=URL;\r\n URL*0=\"ftp://\";\r\n "
+        "URL*1=\"cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar\"");
     EXPECT_EQ(a.value, "message/external-body");
     EXPECT_EQ(a.param("url"), "ftp://cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar");
-    MimeParams b = parse_mime_params(
-        "application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A");
+    MimeParams b =
+        parse_mime_params("application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A");
     EXPECT_EQ(b.param("title"), "This is ***fun***");
     MimeParams c = parse_mime_params(
         "application/x-stuff; title*0*=us-ascii'en'This%20is%20even%20more%20; "
@@ -86,7 +93,8 @@ TEST(MimeParams, Rfc2231Examples)
 
 TEST(MimeParams, CharsetsQuotingAndFallbacks)
 {
-    MimeParams p = parse_mime_params("attachment; filename*=UTF-8''%E4%B8%AD%E6%96%87.txt; filename=\"old.txt\"");
+    MimeParams p =
+        parse_mime_params("attachment; filename*=UTF-8''%E4%B8%AD%E6%96%87.txt; filename=\"old.txt\"");
     EXPECT_EQ(p.value, "attachment");
     EXPECT_EQ(p.param("filename"), "\xE4\xB8\xAD\xE6\x96\x87.txt");
     MimeParams q = parse_mime_params("text/plain; name=\"=?UTF-8?B?5Lit5paH?=.txt\"; charset=\"a;b\"");
@@ -151,7 +159,9 @@ TEST(MimeParser, NestedMultipart)
 
 TEST(MimeParser, CrlfAndFoldedHeaders)
 {
-    MimeMessage m = parse_mime("Subject: =?UTF-8?Q?a?=\r\n =?UTF-8?Q?b?=\r\nContent-Type: text/plain;\r\n\tcharset=utf-8\r\n\r\nline1\r\nline2\r\n");
+    MimeMessage m = parse_mime(
+        "Subject: =?UTF-8?Q?a?=\r\n =?UTF-8?Q?b?=\r\nContent-Type: "
+        "text/plain;\r\n\tcharset=utf-8\r\n\r\nline1\r\nline2\r\n");
     EXPECT_EQ(decode_header_text(m.root.field("Subject")->value), "ab");
     EXPECT_EQ(m.root.charset, "utf-8");
     EXPECT_EQ(m.root.text(), "line1\nline2\n");
@@ -165,7 +175,8 @@ TEST(MimeParser, MalformedInputDecodesWithoutCrashing)
     EXPECT_EQ(u.root.children[1].body, "second\n");
     EXPECT_FALSE(u.problems.empty());
     // Bad base64: what decodes is kept.
-    MimeMessage b = parse_mime("Content-Type: application/x\nContent-Transfer-Encoding: base64\n\nAAEC*!/w==\n");
+    MimeMessage b =
+        parse_mime("Content-Type: application/x\nContent-Transfer-Encoding: base64\n\nAAEC*!/w==\n");
     EXPECT_EQ(b.root.body, std::string("\x00\x01\x02\xFF", 4));
     EXPECT_FALSE(b.problems.empty());
     // Missing charset on 8-bit text: UTF-8 if valid, else Windows-1252.
@@ -188,7 +199,8 @@ TEST(MimeParser, DepthAndPartLimits)
 {
     std::string deep;
     for (int i = 0; i < 50; ++i)
-        deep += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" + std::to_string(i) + "\n";
+        deep += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" +
+                std::to_string(i) + "\n";
     MimeMessage d = parse_mime(deep);
     std::size_t depth = 0;
     for (const MimePart* p = &d.root; !p->children.empty(); p = &p->children.front()) ++depth;
