@@ -139,11 +139,16 @@ std::string render_stats(const Json& stats, TimePoint now)
 {
     const Json& q = stats.is_object() && stats.contains("queue") ? stats["queue"] : Json();
     std::ostringstream out;
-    out << "Queue:  " << num(q, "queued") << " queued, " << num(q, "deferred") << " deferred, "
-        << num(q, "held") << " held, " << num(q, "sent") << " sent, " << num(q, "failed") << " failed";
-    if (q.is_object() && q.contains("oldest_age_s") && q["oldest_age_s"].is_number())
-        out << "; oldest " << format_age(q["oldest_age_s"].get<std::int64_t>());
-    out << '\n';
+    const Json& store = stats.is_object() && stats.contains("store") ? stats["store"] : Json();
+    if (!q.is_object()) {
+        out << "Queue:  cannot be read: " << str(store, "read_error") << '\n';
+    } else {
+        out << "Queue:  " << num(q, "queued") << " queued, " << num(q, "deferred") << " deferred, "
+            << num(q, "held") << " held, " << num(q, "sent") << " sent, " << num(q, "failed") << " failed";
+        if (q.contains("oldest_age_s") && q["oldest_age_s"].is_number())
+            out << "; oldest " << format_age(q["oldest_age_s"].get<std::int64_t>());
+        out << '\n';
+    }
     const Json& relays = array_at(stats, "relays");
     out << "\nRelays:" << (relays.empty() ? " none\n" : "\n");
     for (const auto& r : relays) {
@@ -151,6 +156,11 @@ std::string render_stats(const Json& stats, TimePoint now)
             << " sent, " << num(r, "failed") << " failed, " << num(r, "deferred") << " deferred\n"
             << "    last success: " << optional_time(r, "last_success_at", now) << '\n';
         if (std::string e = str(r, "last_error", ""); !e.empty()) out << "    last error:   " << e << '\n';
+    }
+    if (num(store, "errors") > 0) {
+        out << "\nStore:  " << num(store, "errors") << " errors since start, " << num(store, "reopens")
+            << " re-opens\n    last error:   " << str(store, "last_error", "") << " ("
+            << optional_time(store, "last_error_at", now) << ")\n";
     }
     const Json& mailboxes = array_at(stats, "mailboxes");
     out << "\nMailboxes:" << (mailboxes.empty() ? " none\n" : "\n");

@@ -168,6 +168,14 @@ Json to_json(const RelayTotals& r, std::uint64_t in_flight)
                 {"last_error", optional_value(r.last_error)}};
 }
 
+Json to_json(const StoreFaults& f)
+{
+    return Json{{"errors", f.errors},
+                {"reopens", f.reopens},
+                {"last_error", optional_value(f.last_error)},
+                {"last_error_at", optional_time(f.last_error_at)}};
+}
+
 Json to_json(const MailboxTotals& m)
 {
     return Json{{"name", m.name},

@@ -28,6 +28,7 @@ Json to_json(const MessageInfo& message, bool with_attempts);
 Json to_json(const QueueCounts& counts);
 // stats' "relays" and "mailboxes" entries; in_flight is the daemon's to know.
 Json to_json(const RelayTotals& relay, std::uint64_t in_flight);
+Json to_json(const StoreFaults& faults);
 Json to_json(const MailboxTotals& mailbox);
 
 // The inverse of to_json(MessageInfo), for mailqctl's tables. Error (kind

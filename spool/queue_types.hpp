@@ -85,6 +85,15 @@ struct RelayTotals {
     std::optional<std::string> last_error;     // reply of the last deferred/failed attempt
 };
 
+// Since the daemon started: jobs of the store's writer that failed for a
+// reason other than their own input (a store fault), the last such error,
+// and how often the writer re-opened the database to get past one.
+struct StoreFaults {
+    std::uint64_t errors = 0, reopens = 0;
+    std::optional<std::string> last_error;
+    std::optional<TimePoint> last_error_at;
+};
+
 struct MailboxTotals {
     std::string name;
     std::optional<TimePoint> last_fetch_at;

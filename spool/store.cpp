@@ -5,6 +5,7 @@
 #include "spool/store.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <chrono>
 
@@ -92,19 +93,39 @@ Store::~Store()
     sqlite3_close_v2(db_);
 }
 
-Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& database)
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& database, OpenMode mode)
 {
-    std::error_code ignored;  // if this fails, sqlite3_open_v2 says why
-    if (database.has_parent_path()) std::filesystem::create_directories(database.parent_path(), ignored);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (mode == OpenMode::create) {
+        std::error_code ignored;  // if this fails, sqlite3_open_v2 says why
+        if (database.has_parent_path()) std::filesystem::create_directories(database.parent_path(), ignored);
+        flags |= SQLITE_OPEN_CREATE;
+    }
     sqlite3* db = nullptr;
-    const int rc = sqlite3_open_v2(database.c_str(), &db,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    const int rc = sqlite3_open_v2(database.c_str(), &db, flags, nullptr);
     std::unique_ptr<Store> store(new Store(db));  // owns db even when the open failed
     const std::string what = "opening " + database.string();
     if (rc != SQLITE_OK) return sqlite_error(db, rc, what);
     if (auto st = set_pragmas(db); !st) return st.error().context(what);
     if (auto st = migrate(db); !st) return st.error().context(what);
+    store->path_ = database;
+    struct stat st {};
+    if (::stat(database.c_str(), &st) == 0) {
+        store->device_ = st.st_dev;
+        store->inode_ = st.st_ino;
+    }
     return store;
+}
+
+std::optional<std::string> Store::write_fault() const
+{
+    if (sqlite3_db_readonly(db_, "main") == 1)
+        return "queue database: " + path_.string() + " is read-only to the daemon";
+    if (path_.empty() || inode_ == 0) return std::nullopt;  // an in-memory store, or stat failed at open
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0 || st.st_dev != device_ || st.st_ino != inode_)
+        return "queue database: " + path_.string() + " is no longer the file the daemon opened (moved or deleted)";
+    return std::nullopt;
 }
 
 int Store::schema_version() const

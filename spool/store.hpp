@@ -65,9 +65,21 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    // Opens (creating if missing) and migrates. Sets WAL, synchronous=FULL,
-    // foreign keys and a busy timeout.
-    static Result<std::unique_ptr<Store>> open(const std::filesystem::path& database);
+    // create: the daemon's start, making the file (and its directory) when
+    // missing; existing: a re-open, which must not put an empty queue where
+    // the admin moved the real one away.
+    enum class OpenMode { create, existing };
+    // Opens and migrates. Sets WAL, synchronous=FULL, foreign keys and a
+    // busy timeout.
+    static Result<std::unique_ptr<Store>> open(const std::filesystem::path& database,
+                                               OpenMode mode = OpenMode::create);
+
+    // Why this connection cannot take writes, when that is known without
+    // trying: SQLite opened the file read-only (it could not open it for
+    // writing), or the file is no longer the one at its path (moved, deleted
+    // or replaced under the daemon: what is written would be lost with it).
+    // A re-open may cure both. nullopt when neither holds.
+    std::optional<std::string> write_fault() const;
 
     int schema_version() const;
     // True between begin() and commit()/rollback() (false also after SQLite
@@ -185,6 +197,8 @@ private:
     Status set_recipients(const std::string& id, const char* update_sql, TimePoint now);
 
     sqlite3* db_;
+    std::filesystem::path path_;
+    std::uint64_t device_ = 0, inode_ = 0;  // of the file opened, to notice a move
     std::unique_ptr<StatementCache> statements_;
     std::uint64_t last_queue_id_ = 0;  // new_queue_id() never goes below it
     std::function<void(int)> wal_observer_;

@@ -7,11 +7,13 @@ namespace mailqd {
 
 Error sqlite_error(sqlite3* db, int rc, std::string_view what)
 {
-    const int primary = rc & 0xff;
-    const bool temporary = primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
-                           primary == SQLITE_LOCKED || primary == SQLITE_NOMEM;
+    // Only a value too big for SQLite is the message's own fault. Everything
+    // else (a full disk, a read-only or corrupted file, a file that cannot be
+    // opened, an unexpected code) is the queue's, and a submitter told 5xx
+    // drops its mail: temporary, so it comes back once the admin fixed it.
+    const bool own_fault = (rc & 0xff) == SQLITE_TOOBIG;
     std::string text = db != nullptr && sqlite3_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    return make_error(temporary ? ErrorKind::temporary : ErrorKind::failure,
+    return make_error(own_fault ? ErrorKind::bad_message : ErrorKind::temporary,
                       "queue database: " + std::string(what) + ": " + text);
 }
 

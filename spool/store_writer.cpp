@@ -38,11 +38,11 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::filesystem::pa
 {
     auto store = Store::open(database);
     if (!store) return store.error();
-    return std::unique_ptr<StoreWriter>(new StoreWriter(std::move(*store), max_batch));
+    return std::unique_ptr<StoreWriter>(new StoreWriter(std::move(*store), database, max_batch));
 }
 
-StoreWriter::StoreWriter(std::unique_ptr<Store> store, std::size_t max_batch)
-    : store_(std::move(store)), max_batch_(max_batch == 0 ? 1 : max_batch)
+StoreWriter::StoreWriter(std::unique_ptr<Store> store, std::filesystem::path database, std::size_t max_batch)
+    : store_(std::move(store)), database_(std::move(database)), max_batch_(max_batch == 0 ? 1 : max_batch)
 {
     // Called inside COMMIT on the writer thread; it also turns off the
     // automatic checkpoint that would run there.
@@ -87,6 +87,50 @@ std::uint64_t StoreWriter::checkpoints() const
     return checkpoints_;
 }
 
+StoreFaults StoreWriter::faults() const
+{
+    std::lock_guard lock(mutex_);
+    return faults_;
+}
+
+// Before each batch: a connection that cannot write (the file was read-only
+// when it was opened, or it was moved away) fails the batch with a
+// temporary error instead of writing into a file nobody will read again,
+// and is re-opened, at most every 250 ms, once the path holds a writable
+// queue again. Never creates one: see Store::OpenMode.
+Status StoreWriter::writable_store()
+{
+    auto fault = store_->write_fault();
+    if (!fault) return {};
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_reopen_ >= std::chrono::milliseconds(250)) {
+        last_reopen_ = now;
+        auto fresh = Store::open(database_, Store::OpenMode::existing);
+        if (fresh && !(*fresh)->write_fault()) {
+            store_ = std::move(*fresh);
+            store_->on_wal_commit([this](int frames) { wal_frames_ = frames; });
+            wal_frames_ = 0;
+            std::lock_guard lock(mutex_);
+            ++faults_.reopens;
+            return {};
+        }
+        if (!fresh) fault = *fault + "; re-opening it failed: " + fresh.error().message;
+    }
+    return make_error(ErrorKind::temporary, *fault);
+}
+
+// A job's own refusal (a bad message, an unknown ID) is not a fault.
+void StoreWriter::count_faults(const std::vector<Status>& outcomes)
+{
+    std::lock_guard lock(mutex_);
+    for (const auto& st : outcomes) {
+        if (st || (st.error().kind != ErrorKind::temporary && st.error().kind != ErrorKind::failure)) continue;
+        ++faults_.errors;
+        faults_.last_error = st.error().message;
+        faults_.last_error_at = now_seconds();
+    }
+}
+
 void StoreWriter::run()
 {
     for (;;) {
@@ -104,8 +148,12 @@ void StoreWriter::run()
         std::vector<Status> outcomes(batch.size());
         std::size_t commits = 0;
         const auto started = std::chrono::steady_clock::now();
-        for (std::size_t next = 0; next < batch.size();)
-            next = run_transaction(batch, next, outcomes, commits);
+        if (Status writable = writable_store(); !writable)
+            std::fill(outcomes.begin(), outcomes.end(), writable);
+        else
+            for (std::size_t next = 0; next < batch.size();)
+                next = run_transaction(batch, next, outcomes, commits);
+        count_faults(outcomes);
         last_batch_ = batch.size();
         last_commit_time_ = std::chrono::steady_clock::now() - started;
         {

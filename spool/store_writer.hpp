@@ -45,12 +45,15 @@ public:
     std::uint64_t jobs() const;
     std::uint64_t checkpoints() const;
 
+    // Store faults since the writer started (see StoreFaults).
+    StoreFaults faults() const;
+
     // WAL size (frames) from which the writer checkpoints, as SQLite's
     // automatic checkpoint would.
     static constexpr int checkpoint_frames = 1000;
 
 private:
-    StoreWriter(std::unique_ptr<Store> store, std::size_t max_batch);
+    StoreWriter(std::unique_ptr<Store> store, std::filesystem::path database, std::size_t max_batch);
     struct Item {
         Job job;
         Done done;
@@ -58,12 +61,16 @@ private:
     void run();
     void gather(std::unique_lock<std::mutex>& lock);
     void after_commits();
+    Status writable_store();
+    void count_faults(const std::vector<Status>& outcomes);
     std::size_t run_transaction(std::vector<Item>& batch, std::size_t first, std::vector<Status>& outcomes,
                                 std::size_t& commits);
 
     std::unique_ptr<Store> store_;
+    std::filesystem::path database_;
     std::size_t max_batch_;
     // Writer thread only:
+    std::chrono::steady_clock::time_point last_reopen_{};
     int wal_frames_ = 0;  // frames in the WAL after the last commit
     std::size_t last_batch_ = 0;
     std::chrono::steady_clock::duration last_commit_time_{};
@@ -72,6 +79,7 @@ private:
     std::vector<Item> pending_;
     bool stopping_ = false;
     std::uint64_t commits_ = 0, jobs_ = 0, checkpoints_ = 0;
+    StoreFaults faults_;
     std::thread thread_;
 };
 

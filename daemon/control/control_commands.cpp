@@ -185,32 +185,42 @@ awaitable<Result<Json>> ControlCommands::change(const std::string& cmd, const Js
     co_return Json{{"ids", outcome->done}};
 }
 
+// A database the daemon cannot read still gets an answer: the store's
+// faults are what the admin needs then, and the queue is null. "store"
+// appears only after a fault, so a healthy daemon's answer keeps the shape
+// DESIGN.md section 5 gives.
 Result<Json> ControlCommands::stats()
 {
+    Json store = to_json(writer_.faults());
     auto counts = reader_.counts(now_seconds());
-    if (!counts) return counts.error();
-    auto relay_totals = reader_.relay_totals();
-    if (!relay_totals) return relay_totals.error();
-    auto mailbox_totals = reader_.mailbox_totals();
-    if (!mailbox_totals) return mailbox_totals.error();
+    auto relay_totals = counts ? reader_.relay_totals() : Result<std::vector<RelayTotals>>(counts.error());
+    auto mailbox_totals =
+        relay_totals ? reader_.mailbox_totals() : Result<std::vector<MailboxTotals>>(relay_totals.error());
+    if (!mailbox_totals) store["read_error"] = mailbox_totals.error().message;
 
     Json relays = Json::array();
     for (const auto& relay : config_.relays) {
         RelayTotals totals;
         totals.name = relay.name;
-        for (const auto& t : *relay_totals)
-            if (t.name == relay.name) totals = t;
+        if (mailbox_totals)
+            for (const auto& t : *relay_totals)
+                if (t.name == relay.name) totals = t;
         relays.push_back(to_json(totals, hooks_.relay_in_flight ? hooks_.relay_in_flight(relay.name) : 0));
     }
     Json mailboxes = Json::array();
     for (const auto& mailbox : config_.mailboxes) {
         MailboxTotals totals;
         totals.name = mailbox.name;
-        for (const auto& t : *mailbox_totals)
-            if (t.name == mailbox.name) totals = t;
+        if (mailbox_totals)
+            for (const auto& t : *mailbox_totals)
+                if (t.name == mailbox.name) totals = t;
         mailboxes.push_back(to_json(totals));
     }
-    return Json{{"queue", to_json(*counts)}, {"relays", relays}, {"mailboxes", mailboxes}};
+    Json stats{{"queue", mailbox_totals ? to_json(*counts) : Json(nullptr)},
+               {"relays", relays},
+               {"mailboxes", mailboxes}};
+    if (store["errors"].get<std::uint64_t>() > 0 || store.contains("read_error")) stats["store"] = std::move(store);
+    return stats;
 }
 
 awaitable<Result<Json>> ControlCommands::fetch(const Json& request)

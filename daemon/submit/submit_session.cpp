@@ -262,12 +262,12 @@ awaitable<void> SubmitSession::commit(std::string raw)
         co_return reply_each_recipient("250", lmtp_ ? "2.1.5" : "2.0.0", "Ok: queued as " + result->value());
     const Error& error = result->error();
     spdlog::warn("submit: {} client: message not queued: {}", params_.submitter, reply_text(error.message));
-    if (error.kind == ErrorKind::temporary)
-        reply_each_recipient("451", "4.3.0", reply_text(error.message));
-    else if (error.kind == ErrorKind::bad_message)
+    // Only the message's own fault is permanent: a local fault is never a
+    // 5xx, which would make cron and PHP drop the mail.
+    if (error.kind == ErrorKind::bad_message)
         reply_each_recipient("554", "5.6.0", reply_text(error.message));
     else
-        reply_each_recipient("554", "5.3.0", reply_text(error.message));
+        reply_each_recipient("451", "4.3.0", reply_text(error.message));
 }
 
 }  // namespace mailqd

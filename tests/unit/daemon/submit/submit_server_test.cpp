@@ -392,7 +392,8 @@ TEST_F(SubmitServerTest, CommitErrorsAndBadHeaders)
         std::lock_guard lock(mutex_);
         result_ = make_error(ErrorKind::failure, "broken");
     }
-    EXPECT_EQ(send_message("Subject: x\r\n\r\nbody\r\n"), "554 5.3.0 broken");
+    // Not the message's fault: temporary, so the submitter keeps it.
+    EXPECT_EQ(send_message("Subject: x\r\n\r\nbody\r\n"), "451 4.3.0 broken");
 }
 
 TEST_F(SubmitServerTest, StopDuringCommit)

@@ -1,0 +1,120 @@
+"""Store faults that are not the message's own (issue 12 item 1): a queue
+database the daemon can only read, one moved away under the running
+daemon, and one with a corrupted page. Each must answer 451 4.3.0 over
+SMTP and exit 75 from `mailqctl submit` (never a 5xx: cron and PHP drop
+mail on one), be counted in `stats`, and, where the fault can be cured,
+be taken again without a restart (the writer re-opens the database).
+
+The read-only case uses chattr +i (the tests run as root, which file modes
+do not stop); it is skipped where the file system has no such flag."""
+
+import smtplib
+import subprocess
+
+import pytest
+
+from conftest import wait_until
+
+MESSAGE = "From: a@example.org\r\nTo: b@example.org\r\nSubject: fault\r\n\r\nhello\r\n"
+
+
+def smtp_submit(d):
+    """(code, reply) of the end of data over the submit socket (SMTP)."""
+    client = smtplib.LMTP(str(d.submit_socket))
+    try:
+        client.ehlo_or_helo_if_needed()
+        client.mail("a@example.org")
+        client.rcpt("b@example.org")
+        code, reply = client.data(MESSAGE.encode())
+        return code, reply
+    except smtplib.SMTPDataError as e:
+        return e.smtp_code, e.smtp_error
+    finally:
+        client.close()
+
+
+def ctl_submit(d):
+    return d.ctl("submit", "-f", "a@example.org", "b@example.org", input=MESSAGE.encode())
+
+
+def assert_temporary(d, what):
+    code, reply = smtp_submit(d)
+    assert code == 451 and b"4.3.0" in reply, (what, code, reply)
+    out = ctl_submit(d)
+    assert out.returncode == 75, (what, out.returncode, out.stdout, out.stderr)
+    assert b"451 4.3.0" in out.stderr, out.stderr
+    store = d.result({"cmd": "stats"})["store"]
+    assert store["errors"] >= 2 and store["last_error"] and store["last_error_at"], store
+    return store
+
+
+def queued_ids(d):
+    return {m["id"] for m in d.list()}
+
+
+def submitted_id(out):
+    assert out.returncode == 0, (out.returncode, out.stdout, out.stderr)
+    return out.stdout.decode().strip()
+
+
+def test_read_only_database_is_temporary_and_recovers(daemon):
+    d = daemon()
+    before = submitted_id(ctl_submit(d))
+    d.stop()
+    flag = subprocess.run(["chattr", "+i", str(d.database)], capture_output=True, text=True)
+    if flag.returncode != 0:
+        pytest.skip(f"chattr +i not supported here: {flag.stderr.strip()}")
+    try:
+        d.start()
+        store = assert_temporary(d, "read-only database")
+        assert "read-only" in store["last_error"], store
+        assert before in queued_ids(d)
+    finally:
+        subprocess.run(["chattr", "-i", str(d.database)], check=True)
+    # Writable again: the writer re-opens it by itself.
+    after = wait_until(lambda: (out := ctl_submit(d)).returncode == 0 and out,
+                       what="a submission after the database became writable")
+    assert {before, submitted_id(after)} <= queued_ids(d)
+    assert d.result({"cmd": "stats"})["store"]["reopens"] >= 1
+
+
+def test_moved_database_is_temporary_until_it_is_back(daemon):
+    d = daemon()
+    before = submitted_id(ctl_submit(d))
+    lib = d.database.parent
+    moved = lib.with_name("lib.moved")
+    lib.rename(moved)
+    try:
+        store = assert_temporary(d, "moved database")
+        assert "no longer the file" in store["last_error"], store
+        assert not lib.exists(), "a re-open must not create an empty queue in its place"
+    finally:
+        moved.rename(lib)
+    after = wait_until(lambda: (out := ctl_submit(d)).returncode == 0 and out,
+                       what="a submission after the database came back")
+    assert {before, submitted_id(after)} <= queued_ids(d)
+    d.stop()
+    d.start()
+    assert {before, submitted_id(after)} <= queued_ids(d), "what was acknowledged is in the database"
+
+
+def corrupt_pages_after_the_first(path):
+    """Every page but the schema's page 1 overwritten: the tables' b-trees
+    are garbage, the header still says SQLite."""
+    data = bytearray(path.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big") or 65536
+    assert len(data) > page_size, "the database has more than one page"
+    data[page_size:] = b"\xa5" * (len(data) - page_size)
+    path.write_bytes(bytes(data))
+
+
+def test_corrupted_page_is_temporary(daemon):
+    d = daemon()
+    submitted_id(ctl_submit(d))
+    d.stop()  # the WAL is checkpointed into the file and removed
+    corrupt_pages_after_the_first(d.database)
+    d.start()
+    store = assert_temporary(d, "corrupted database")
+    assert "malformed" in store["read_error"], store
+    out = d.ctl("stats")
+    assert out.returncode == 0 and "cannot be read" in out.stdout and "errors since start" in out.stdout, out
