@@ -2,6 +2,8 @@
 #include "daemon/daemon.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
 #include <csignal>
 
 #include "daemon/logging.hpp"
@@ -76,7 +78,15 @@ Status Daemon::open_queue()
 {
     if (Status s = ensure_directory(config_.queue.database.parent_path(), 0750); !s)
         return s.error().context("queue.database");
+    auto lock = QueueLock::take(config_.queue.database);
+    if (!lock) return lock.error();
+    queue_lock_.emplace(std::move(*lock));
+    // The queue holds mail of every local user: its files (and the -wal and
+    // -shm files SQLite gives the database's mode) are the daemon's alone,
+    // whatever umask it was started under.
+    const mode_t old_mask = ::umask(0077);
     auto writer = StoreWriter::open(config_.queue.database);
+    ::umask(old_mask);
     if (!writer) return writer.error().context(config_.queue.database.string());
     writer_ = std::move(*writer);
     auto reader = Store::open(config_.queue.database);

@@ -20,6 +20,7 @@
 #include "daemon/pop3/pop3_fetcher.hpp"
 #include "daemon/purger.hpp"
 #include "daemon/queue_events.hpp"
+#include "daemon/queue_lock.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/spool_watcher.hpp"
 #include "daemon/submit/submit_server.hpp"
@@ -60,6 +61,7 @@ private:
     ControlHooks hooks_;
     SystemdNotifier notifier_;
     asio::signal_set signals_;
+    std::optional<QueueLock> queue_lock_;  // released after the writer's last commit
     std::unique_ptr<StoreWriter> writer_;  // drains its jobs when destroyed
     std::unique_ptr<Store> reader_;
     std::unique_ptr<Intake> intake_;

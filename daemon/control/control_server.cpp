@@ -2,6 +2,8 @@
 #include "daemon/control/control_server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <list>
 
 #include "daemon/net/peer_access.hpp"
@@ -28,7 +30,8 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
 
     UnixAcceptor acceptor;
     ControlCommands& commands;
-    std::filesystem::path path;
+    std::filesystem::path path;  // set once bound: the socket file is ours to remove
+    ino_t inode = 0;
     std::string group;  // peers must be in it; empty: anyone the file mode lets in
     std::list<std::weak_ptr<Socket>> sessions;
     bool stopped = false;
@@ -43,9 +46,14 @@ ControlServer::~ControlServer() { stop(); }
 
 Status ControlServer::listen(const std::filesystem::path& path, mode_t mode, const std::string& group)
 {
-    impl_->path = path;
     impl_->group = group;
-    return bind_unix_socket(impl_->acceptor, path, mode, group);
+    // Only a socket this daemon bound is removed at stop: a second daemon
+    // whose listen failed must not unlink the live daemon's socket.
+    if (Status bound = bind_unix_socket(impl_->acceptor, path, mode, group); !bound) return bound;
+    impl_->path = path;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) impl_->inode = st.st_ino;
+    return {};
 }
 
 void ControlServer::start()
@@ -61,8 +69,9 @@ void ControlServer::stop()
     impl_->acceptor.close(ec);
     for (auto& weak : impl_->sessions)
         if (auto socket = weak.lock()) socket->close(ec);
-    std::error_code fs_ec;
-    if (!impl_->path.empty()) std::filesystem::remove(impl_->path, fs_ec);
+    struct stat st {};
+    if (!impl_->path.empty() && ::lstat(impl_->path.c_str(), &st) == 0 && st.st_ino == impl_->inode)
+        ::unlink(impl_->path.c_str());
 }
 
 awaitable<void> ControlServer::Impl::accept_loop()

@@ -8,7 +8,9 @@ be taken again without a restart (the writer re-opens the database).
 The read-only case uses chattr +i (the tests run as root, which file modes
 do not stop); it is skipped where the file system has no such flag."""
 
+import os
 import smtplib
+import stat
 import subprocess
 
 import pytest
@@ -118,3 +120,44 @@ def test_corrupted_page_is_temporary(daemon):
     assert "malformed" in store["read_error"], store
     out = d.ctl("stats")
     assert out.returncode == 0 and "cannot be read" in out.stdout and "errors since start" in out.stdout, out
+
+
+def test_second_daemon_on_one_queue_is_refused_and_leaves_the_first_alone(daemon):
+    """Issue 12 item 9: two daemons on one queue.db would each deliver the
+    other's mail; and a second daemon whose start fails must not unlink the
+    first one's control socket."""
+    first = daemon()
+    queued = submitted_id(ctl_submit(first))
+    second = daemon(start=False)
+    second.write_config({"queue": {"database": first.database},
+                         "control": {"socket": first.control_socket}})
+    second.start(wait=False)
+    rc = second.proc.wait(15)
+    assert rc != 0
+    log = second.log_text()
+    assert "in use by another mailqd" in log and str(first.database) in log, log
+    assert first.control_socket.exists(), "the live daemon's control socket was removed"
+    assert queued in queued_ids(first)
+    # A second daemon on another queue but the same control socket path.
+    third = daemon(start=False)
+    third.write_config({"control": {"socket": first.control_socket}})
+    third.start(wait=False)
+    assert third.proc.wait(15) != 0
+    assert "in use by another process" in third.log_text()
+    assert first.control_socket.exists(), "the live daemon's control socket was removed"
+    assert queued in queued_ids(first)
+
+
+def test_queue_files_are_private_whatever_the_umask(daemon):
+    """Issue 12 item 9: run by hand under umask 022, the database and its
+    -wal and -shm files must still be the daemon's alone."""
+    old = os.umask(0o022)
+    try:
+        d = daemon()
+    finally:
+        os.umask(old)
+    submitted_id(ctl_submit(d))
+    for name in ("queue.db", "queue.db-wal", "queue.db-shm", "queue.db.lock"):
+        path = d.database.parent / name
+        assert path.exists(), path
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (name, oct(path.stat().st_mode))
