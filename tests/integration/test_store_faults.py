@@ -133,7 +133,7 @@ def test_second_daemon_on_one_queue_is_refused_and_leaves_the_first_alone(daemon
                          "control": {"socket": first.control_socket}})
     second.start(wait=False)
     rc = second.proc.wait(15)
-    assert rc != 0
+    assert rc == 69, rc  # EX_UNAVAILABLE
     log = second.log_text()
     assert "in use by another mailqd" in log and str(first.database) in log, log
     assert first.control_socket.exists(), "the live daemon's control socket was removed"
@@ -142,7 +142,7 @@ def test_second_daemon_on_one_queue_is_refused_and_leaves_the_first_alone(daemon
     third = daemon(start=False)
     third.write_config({"control": {"socket": first.control_socket}})
     third.start(wait=False)
-    assert third.proc.wait(15) != 0
+    assert third.proc.wait(15) == 69
     assert "in use by another process" in third.log_text()
     assert first.control_socket.exists(), "the live daemon's control socket was removed"
     assert queued in queued_ids(first)
