@@ -213,7 +213,9 @@ Result<Submission> prepare_submission(std::string_view raw, const SubmitRequest&
     out.recipients = std::move(*recipients);
 
     // Bcc goes before From is added: the field ranges are of text as parsed.
-    if (request.recipients_from_headers) remove_header_fields(text, *headers, "Bcc");
+    // Removed also when the recipients were given as arguments (sendmail
+    // a@x), as Postfix does: whoever it names must stay hidden either way.
+    remove_header_fields(text, *headers, "Bcc");
     if (request.add_from && headers->find("From") == nullptr) {
         std::string from = out.sender.empty() ? me.user + "@" + me.hostname : out.sender;
         text.insert(0, make_from_header(from, request.full_name));

@@ -616,3 +616,17 @@ def test_garbage_from_the_daemon_is_one_line(fake_control):
     r = run([MAILQCTL_BIN, "--socket", server.path, "stats"])
     assert r.returncode != 0
     one_error_line(r, "mailqctl")
+
+
+def test_sendmail_with_recipient_arguments_removes_bcc(daemon):
+    """Issue 12 item 9: `sendmail a@x` with a Bcc: header in the message
+    (recipients from the arguments, not the header) still drops the header,
+    as Postfix does; only the named recipient is in the envelope."""
+    d = daemon()
+    r = sendmail(d, "only@example.org")
+    assert r.returncode == 0, r.stderr
+    [m] = d.list()
+    assert [x["address"] for x in m["recipients"]] == ["only@example.org"]
+    raw = d.show(m["id"], raw=True)["raw"]
+    assert "Bcc" not in raw and "secret@" not in raw, raw
+    assert "Subject: hello\r\n" in raw
