@@ -124,7 +124,8 @@ std::optional<std::string> Store::write_fault() const
     if (path_.empty() || inode_ == 0) return std::nullopt;  // an in-memory store, or stat failed at open
     struct stat st {};
     if (::stat(path_.c_str(), &st) != 0 || st.st_dev != device_ || st.st_ino != inode_)
-        return "queue database: " + path_.string() + " is no longer the file the daemon opened (moved or deleted)";
+        return "queue database: " + path_.string() +
+               " is no longer the file the daemon opened (moved or deleted)";
     return std::nullopt;
 }
 

@@ -124,7 +124,8 @@ void StoreWriter::count_faults(const std::vector<Status>& outcomes)
 {
     std::lock_guard lock(mutex_);
     for (const auto& st : outcomes) {
-        if (st || (st.error().kind != ErrorKind::temporary && st.error().kind != ErrorKind::failure)) continue;
+        if (st || (st.error().kind != ErrorKind::temporary && st.error().kind != ErrorKind::failure))
+            continue;
         ++faults_.errors;
         faults_.last_error = st.error().message;
         faults_.last_error_at = now_seconds();

@@ -219,7 +219,8 @@ Result<Json> ControlCommands::stats()
     Json stats{{"queue", mailbox_totals ? to_json(*counts) : Json(nullptr)},
                {"relays", relays},
                {"mailboxes", mailboxes}};
-    if (store["errors"].get<std::uint64_t>() > 0 || store.contains("read_error")) stats["store"] = std::move(store);
+    if (store["errors"].get<std::uint64_t>() > 0 || store.contains("read_error"))
+        stats["store"] = std::move(store);
     return stats;
 }
 
