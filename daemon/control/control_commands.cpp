@@ -191,18 +191,15 @@ awaitable<Result<Json>> ControlCommands::change(const std::string& cmd, const Js
 // DESIGN.md section 5 gives.
 Result<Json> ControlCommands::stats()
 {
-    Json store = to_json(writer_.faults());
     auto counts = reader_.counts(now_seconds());
-    auto relay_totals = counts ? reader_.relay_totals() : Result<std::vector<RelayTotals>>(counts.error());
-    auto mailbox_totals =
-        relay_totals ? reader_.mailbox_totals() : Result<std::vector<MailboxTotals>>(relay_totals.error());
-    if (!mailbox_totals) store["read_error"] = mailbox_totals.error().message;
+    auto relay_totals = reader_.relay_totals();
+    auto mailbox_totals = reader_.mailbox_totals();
 
     Json relays = Json::array();
     for (const auto& relay : config_.relays) {
         RelayTotals totals;
         totals.name = relay.name;
-        if (mailbox_totals)
+        if (relay_totals)
             for (const auto& t : *relay_totals)
                 if (t.name == relay.name) totals = t;
         relays.push_back(to_json(totals, hooks_.relay_in_flight ? hooks_.relay_in_flight(relay.name) : 0));
@@ -216,11 +213,17 @@ Result<Json> ControlCommands::stats()
                 if (t.name == mailbox.name) totals = t;
         mailboxes.push_back(to_json(totals));
     }
-    Json stats{{"queue", mailbox_totals ? to_json(*counts) : Json(nullptr)},
-               {"relays", relays},
-               {"mailboxes", mailboxes}};
-    if (store["errors"].get<std::uint64_t>() > 0 || store.contains("read_error"))
-        stats["store"] = std::move(store);
+    Json stats{
+        {"queue", counts ? to_json(*counts) : Json(nullptr)}, {"relays", relays}, {"mailboxes", mailboxes}};
+    const StoreFaults faults = writer_.faults();
+    const Error* read_error = !counts           ? &counts.error()
+                              : !relay_totals   ? &relay_totals.error()
+                              : !mailbox_totals ? &mailbox_totals.error()
+                                                : nullptr;
+    if (faults.errors > 0 || read_error != nullptr) {
+        stats["store"] = to_json(faults);
+        if (read_error != nullptr) stats["store"]["read_error"] = read_error->message;
+    }
     return stats;
 }
 

@@ -2,9 +2,8 @@
 #include "daemon/control/control_server.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <list>
+#include <optional>
 
 #include "daemon/net/peer_access.hpp"
 #include "daemon/net/spawn.hpp"
@@ -30,9 +29,8 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
 
     UnixAcceptor acceptor;
     ControlCommands& commands;
-    std::filesystem::path path;  // set once bound: the socket file is ours to remove
-    ino_t inode = 0;
-    std::string group;  // peers must be in it; empty: anyone the file mode lets in
+    std::optional<SocketFile> socket_file;  // once bound
+    std::string group;                      // peers must be in it; empty: anyone the file mode lets in
     std::list<std::weak_ptr<Socket>> sessions;
     bool stopped = false;
 };
@@ -47,12 +45,9 @@ ControlServer::~ControlServer() { stop(); }
 Status ControlServer::listen(const std::filesystem::path& path, mode_t mode, const std::string& group)
 {
     impl_->group = group;
-    // Only a socket this daemon bound is removed at stop: a second daemon
-    // whose listen failed must not unlink the live daemon's socket.
-    if (Status bound = bind_unix_socket(impl_->acceptor, path, mode, group); !bound) return bound;
-    impl_->path = path;
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0) impl_->inode = st.st_ino;
+    auto bound = bind_unix_socket(impl_->acceptor, path, mode, group);
+    if (!bound) return bound.error();
+    impl_->socket_file = std::move(*bound);
     return {};
 }
 
@@ -69,9 +64,7 @@ void ControlServer::stop()
     impl_->acceptor.close(ec);
     for (auto& weak : impl_->sessions)
         if (auto socket = weak.lock()) socket->close(ec);
-    struct stat st {};
-    if (!impl_->path.empty() && ::lstat(impl_->path.c_str(), &st) == 0 && st.st_ino == impl_->inode)
-        ::unlink(impl_->path.c_str());
+    if (impl_->socket_file) impl_->socket_file->remove();
 }
 
 awaitable<void> ControlServer::Impl::accept_loop()

@@ -58,11 +58,17 @@ Status ensure_directory(const std::filesystem::path& dir, mode_t mode)
     return {};
 }
 
-Status bind_unix_socket(UnixAcceptor& acceptor, const std::filesystem::path& path, mode_t mode,
-                        const std::string& group)
+void SocketFile::remove() const
 {
-    if (Status s = ensure_directory(path.parent_path(), 0755); !s) return s;
-    if (Status s = remove_stale_socket(acceptor.get_executor(), path); !s) return s;
+    struct stat st {};
+    if (!path.empty() && ::lstat(path.c_str(), &st) == 0 && st.st_ino == inode) ::unlink(path.c_str());
+}
+
+Result<SocketFile> bind_unix_socket(UnixAcceptor& acceptor, const std::filesystem::path& path, mode_t mode,
+                                    const std::string& group)
+{
+    if (Status s = ensure_directory(path.parent_path(), 0755); !s) return s.error();
+    if (Status s = remove_stale_socket(acceptor.get_executor(), path); !s) return s.error();
     error_code ec;
     asio::local::stream_protocol::endpoint endpoint(path.string());
     acceptor.open(endpoint.protocol(), ec);
@@ -71,11 +77,14 @@ Status bind_unix_socket(UnixAcceptor& acceptor, const std::filesystem::path& pat
     if (!ec) acceptor.bind(endpoint, ec);
     ::umask(old_mask);
     if (ec) return make_error(ErrorKind::failure, path.string() + ": bind: " + ec.message());
-    if (Status s = apply_group(path, group); !s) return s;
+    if (Status s = apply_group(path, group); !s) return s.error();
     if (::chmod(path.c_str(), mode) != 0) return sys_error(path.string() + ": chmod", errno);
     acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return make_error(ErrorKind::failure, path.string() + ": listen: " + ec.message());
-    return {};
+    SocketFile file{path};
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) file.inode = st.st_ino;
+    return file;
 }
 
 }  // namespace mailqd

@@ -15,9 +15,18 @@ namespace mailqd {
 
 using UnixAcceptor = asio::local::stream_protocol::acceptor;
 
-// group empty: leave the group as is.
-Status bind_unix_socket(UnixAcceptor& acceptor, const std::filesystem::path& path, mode_t mode,
-                        const std::string& group);
+// The socket file a bind made. remove() unlinks it only while it is still
+// that file: a restarted daemon, or a second one, may own a new one there.
+struct SocketFile {
+    std::filesystem::path path;
+    ino_t inode = 0;
+    void remove() const;
+};
+
+// group empty: leave the group as is. Only a successful bind returns a
+// SocketFile: a listen that failed has no file of its own to remove.
+Result<SocketFile> bind_unix_socket(UnixAcceptor& acceptor, const std::filesystem::path& path, mode_t mode,
+                                    const std::string& group);
 
 // Creates dir (and its parents) if missing and gives the new leaf mode.
 Status ensure_directory(const std::filesystem::path& dir, mode_t mode);

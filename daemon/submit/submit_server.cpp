@@ -2,7 +2,6 @@
 // submit_server.hpp. The conversation itself is in submit_session.cpp.
 #include "daemon/submit/submit_server.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 #include <map>
 #include <mutex>
@@ -59,9 +58,8 @@ struct SubmitServer::Impl : std::enable_shared_from_this<Impl> {
     SubmitOptions options;
     std::shared_ptr<const AcceptFn> accept;
     std::optional<UnixAcceptor> unix_acceptor;
-    std::filesystem::path unix_path;
-    std::string unix_group;  // peers must be in it; empty: anyone the file mode lets in
-    ino_t unix_inode = 0;    // so stop() removes only the socket file it made
+    std::optional<SocketFile> unix_file;  // removed at stop
+    std::string unix_group;               // peers must be in it; empty: anyone the file mode lets in
     std::optional<TcpAcceptor> tcp_acceptor;
     bool stopped = false;
 
@@ -163,10 +161,7 @@ void SubmitServer::Impl::close_listeners()
     error_code ec;
     if (unix_acceptor) unix_acceptor->close(ec);
     if (tcp_acceptor) tcp_acceptor->close(ec);
-    // A restarted daemon may already own a new socket file at this path.
-    struct stat st {};
-    if (!unix_path.empty() && ::lstat(unix_path.c_str(), &st) == 0 && st.st_ino == unix_inode)
-        ::unlink(unix_path.c_str());
+    if (unix_file) unix_file->remove();
 }
 
 SubmitServer::SubmitServer(asio::any_io_executor executor, SubmitOptions options, AcceptFn accept)
@@ -179,12 +174,11 @@ SubmitServer::~SubmitServer() { stop(); }
 Status SubmitServer::listen_unix(const std::filesystem::path& path, mode_t mode, const std::string& group)
 {
     UnixAcceptor acceptor(impl_->executor);
-    if (Status bound = bind_unix_socket(acceptor, path, mode, group); !bound) return bound;
+    auto bound = bind_unix_socket(acceptor, path, mode, group);
+    if (!bound) return bound.error();
     impl_->unix_acceptor.emplace(std::move(acceptor));
-    impl_->unix_path = path;
+    impl_->unix_file = std::move(*bound);
     impl_->unix_group = group;
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0) impl_->unix_inode = st.st_ino;
     return {};
 }
 
