@@ -6,7 +6,6 @@
 #include <memory>
 
 #include "daemon/logging.hpp"
-#include "daemon/net/spawn.hpp"
 #include "spool/dsn_builder.hpp"
 
 namespace mailqd {
@@ -27,18 +26,20 @@ std::string peer_host(const std::string& peer)
     return peer.substr(0, end);
 }
 
-awaitable<void> accept_bounce(Intake& intake, std::string original_id, NewMessage dsn)
-{
-    auto op = intake.accept(std::move(dsn));  // named: see store_async.hpp
-    Result<std::string> id = co_await std::move(op);
-    if (id)
-        spdlog::info("{}: sender non-delivery notification: {}", original_id, *id);
-    else
-        spdlog::error("{}: could not queue the non-delivery notification: {}", original_id,
-                      id.error().message);
-}
-
 }  // namespace
+
+struct DeliveryRecorder::Job {
+    Delivery delivery;
+    std::vector<AttemptOutcome> outcomes;
+    std::string remote_mta;
+    bool bounce;
+    std::string dsn_hostname;
+    std::string intake_hostname;
+    // Filled on the writer thread, read on the io thread after the commit.
+    std::optional<NewMessage> dsn;
+    std::string dsn_id;
+    std::size_t dsn_size = 0;
+};
 
 AttemptOutcome DeliveryRecorder::deferred(const Delivery& delivery, const DeliveryRecipient& recipient,
                                           const std::string& relay, std::string reply,
@@ -114,69 +115,83 @@ void DeliveryRecorder::expire(const Delivery& delivery, const std::string& relay
 }
 
 // One job per message: its outcomes share a transaction (and a commit with
-// whatever else the writer has pending).
+// whatever else the writer has pending), and so does the bounce for its
+// failed recipients: a crash or a full disk loses both or neither.
 void DeliveryRecorder::commit(const Delivery& delivery, std::vector<AttemptOutcome> outcomes,
                               std::string remote_mta)
 {
-    auto shared = std::make_shared<const std::vector<AttemptOutcome>>(std::move(outcomes));
+    auto shared = std::make_shared<Job>(Job{delivery,
+                                            std::move(outcomes),
+                                            std::move(remote_mta),
+                                            policy_.bounce && !delivery.sender.empty(),
+                                            policy_.hostname,
+                                            intake_.hostname(),
+                                            std::nullopt,
+                                            {},
+                                            0});
     auto job = [shared](Store& store) -> Status {
         const TimePoint now = now_seconds();
-        for (const auto& outcome : *shared) {
+        std::vector<FailedRecipient> failed;
+        for (const auto& outcome : shared->outcomes) {
             Status s = store.record_attempt(outcome, now);
             // Deleted meanwhile, or settled by someone else: nothing to record.
             if (!s && s.error().kind != ErrorKind::not_found)
                 spdlog::warn("recipient {}: attempt not recorded: {}", outcome.recipient_id,
                              s.error().message);
+            if (!s || outcome.state != RecipientState::failed || !shared->bounce) continue;
+            if (const DeliveryRecipient* r = find_recipient(shared->delivery, outcome.recipient_id))
+                failed.push_back({r->address, outcome.reply, shared->remote_mta});
         }
-        return {};
+        if (failed.empty()) return {};
+        return queue_bounce(store, *shared, std::move(failed), now);
     };
-    auto message = std::make_shared<const Delivery>(delivery);
     // On the writer thread: back to the io thread. Touches nothing of this
     // there (the writer drains its jobs after the scheduler is gone).
-    auto done = [this, io = io_, message, shared, remote_mta = std::move(remote_mta)](Status status) {
-        asio::post(io, [this, message, shared, remote_mta, status = std::move(status)] {
-            committed(*message, *shared, remote_mta, status);
-        });
+    auto done = [this, io = io_, shared](Status status) {
+        asio::post(io, [this, shared, status = std::move(status)] { committed(*shared, status); });
     };
     writer_.post(std::move(job), std::move(done));
 }
 
-void DeliveryRecorder::committed(const Delivery& delivery, const std::vector<AttemptOutcome>& outcomes,
-                                 const std::string& remote_mta, const Status& status)
+// On the writer thread, inside the job's transaction. A bounce that cannot
+// be stored fails the job, so the failure it reports is not recorded either
+// and the recipients stay due (a store fault, retried as any other).
+Status DeliveryRecorder::queue_bounce(Store& store, Job& job, std::vector<FailedRecipient> failed,
+                                      TimePoint now)
 {
-    std::vector<std::int64_t> ids;
-    for (const auto& outcome : outcomes) ids.push_back(outcome.recipient_id);
-    if (!status)
-        spdlog::error("{}: recording delivery outcomes failed: {} (the recipients stay due)",
-                      delivery.message_id, status.error().message);
-    settled_(ids, !status);
-    if (status) bounce(delivery, outcomes, remote_mta);
+    auto data = store.message_data(job.delivery.message_id);
+    if (!data) {
+        if (data.error().kind == ErrorKind::not_found) return {};  // deleted meanwhile: nobody to tell
+        return data.error().context("reading the message to bounce");
+    }
+    NewMessage dsn = build_dsn(DsnInput{job.dsn_hostname, job.delivery.message_id, job.delivery.sender,
+                                        job.delivery.received_at, now, std::move(failed), *data});
+    const std::size_t size = dsn.data.size();
+    auto id = Intake::store_in(store, dsn, job.intake_hostname);
+    if (!id && id.error().kind == ErrorKind::bad_message) {
+        // Never storable: retrying would fail the same way for ever.
+        spdlog::error("{}: could not queue the non-delivery notification: {}", job.delivery.message_id,
+                      id.error().message);
+        return {};
+    }
+    if (!id) return id.error().context("queueing the non-delivery notification");
+    job.dsn = std::move(dsn);
+    job.dsn_id = std::move(*id);
+    job.dsn_size = size;
+    return {};
 }
 
-void DeliveryRecorder::bounce(const Delivery& delivery, const std::vector<AttemptOutcome>& outcomes,
-                              const std::string& remote_mta)
+void DeliveryRecorder::committed(const Job& job, const Status& status)
 {
-    if (!policy_.bounce || delivery.sender.empty()) return;
-    std::vector<FailedRecipient> failed;
-    for (const auto& outcome : outcomes) {
-        if (outcome.state != RecipientState::failed) continue;
-        const DeliveryRecipient* recipient = find_recipient(delivery, outcome.recipient_id);
-        if (recipient) failed.push_back({recipient->address, outcome.reply, remote_mta});
-    }
-    if (failed.empty()) return;
-    auto data = reader_.message_data(delivery.message_id);
-    if (!data) {
-        spdlog::error("{}: cannot bounce: {}", delivery.message_id, data.error().message);
-        return;
-    }
-    DsnInput input{policy_.hostname,
-                   delivery.message_id,
-                   delivery.sender,
-                   delivery.received_at,
-                   now_seconds(),
-                   std::move(failed),
-                   *data};
-    spawn_logged(io_, accept_bounce(intake_, delivery.message_id, build_dsn(input)), "bounce");
+    std::vector<std::int64_t> ids;
+    for (const auto& outcome : job.outcomes) ids.push_back(outcome.recipient_id);
+    if (!status)
+        spdlog::error("{}: recording delivery outcomes failed: {} (the recipients stay due)",
+                      job.delivery.message_id, status.error().message);
+    settled_(ids, !status);
+    if (!status || !job.dsn) return;
+    intake_.committed(job.dsn_id, *job.dsn, job.dsn_size);
+    spdlog::info("{}: sender non-delivery notification: {}", job.delivery.message_id, job.dsn_id);
 }
 
 }  // namespace mailqd

@@ -2,9 +2,9 @@
 // is classified by the one classifier (smtp_classify), turned into an
 // AttemptOutcome (sent; deferred with the [queue] backoff; failed), logged
 // Postfix-style, and all of one message's outcomes go to the StoreWriter as
-// one job (group commit). Once durable, the recipients are handed back to
-// the scheduler (Settled) and failed ones are bounced to the envelope sender
-// through the daemon's one way in (Intake::accept).
+// one job (group commit), with the bounce for the failed ones (prepared by
+// the daemon's one way in, Intake::store_in) in the same transaction. Once
+// durable, the recipients are handed back to the scheduler (Settled).
 // Trusts the session's outcomes; sanitises server text again before logging.
 // Runs on the io thread only.
 #pragma once
@@ -19,6 +19,7 @@
 #include "daemon/intake.hpp"
 #include "daemon/net/asio.hpp"
 #include "daemon/smtp/smtp_client.hpp"
+#include "spool/dsn_builder.hpp"
 #include "spool/store.hpp"
 #include "spool/store_writer.hpp"
 
@@ -31,9 +32,8 @@ public:
     // from the store again.
     using Settled = std::function<void(const std::vector<std::int64_t>& recipient_ids, bool still_due)>;
 
-    DeliveryRecorder(asio::any_io_executor io, StoreWriter& writer, Store& reader, Intake& intake,
-                     Settled settled)
-        : io_(std::move(io)), writer_(writer), reader_(reader), intake_(intake), settled_(std::move(settled))
+    DeliveryRecorder(asio::any_io_executor io, StoreWriter& writer, Intake& intake, Settled settled)
+        : io_(std::move(io)), writer_(writer), intake_(intake), settled_(std::move(settled))
     {
     }
 
@@ -60,14 +60,12 @@ private:
                      const std::string& relay_text, const AttemptOutcome& outcome,
                      std::string_view stage = {}) const;
     void commit(const Delivery& delivery, std::vector<AttemptOutcome> outcomes, std::string remote_mta);
-    void committed(const Delivery& delivery, const std::vector<AttemptOutcome>& outcomes,
-                   const std::string& remote_mta, const Status& status);
-    void bounce(const Delivery& delivery, const std::vector<AttemptOutcome>& outcomes,
-                const std::string& remote_mta);
+    struct Job;  // one message's outcomes and, once stored, its bounce
+    static Status queue_bounce(Store& store, Job& job, std::vector<FailedRecipient> failed, TimePoint now);
+    void committed(const Job& job, const Status& status);
 
     asio::any_io_executor io_;
     StoreWriter& writer_;
-    Store& reader_;
     Intake& intake_;
     Settled settled_;
     DeliveryPolicy policy_;

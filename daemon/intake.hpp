@@ -2,7 +2,9 @@
 // watcher, bounces -- hands its message as received to Intake::accept, which
 // prepares it for the queue (once, for every door: prepare_for_queue), commits
 // it through the StoreWriter (group commit), logs the Postfix-style accept
-// line and wakes the scheduler. Nothing else writes a new message.
+// line and wakes the scheduler. Nothing else writes a new message: a bounce,
+// which must commit together with the failure it reports, is stored by
+// store_in() inside the recorder's own writer job.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +14,7 @@
 #include "daemon/queue_events.hpp"
 #include "spool/queue_types.hpp"
 #include "spool/result.hpp"
+#include "spool/store.hpp"
 #include "spool/store_writer.hpp"
 
 namespace mailqd {
@@ -28,6 +31,16 @@ public:
     // was committed before returns the ID it got then. A message whose
     // header cannot be parsed is refused with bad_message.
     awaitable<Result<std::string>> accept(NewMessage message);
+
+    // Prepares and stores a message inside a writer job that is already
+    // running (on the writer's thread), in that job's transaction. Once it
+    // is committed, the caller reports it with committed() on the io thread.
+    // Static, with the hostname copied into the job: the writer drains its
+    // jobs after the Intake is gone.
+    static Result<std::string> store_in(Store& store, NewMessage& message, const std::string& hostname);
+    const std::string& hostname() const { return hostname_; }
+    // The accept line, the count, the scheduler woken. size: as received.
+    void committed(const std::string& id, const NewMessage& message, std::size_t size);
 
     // Commits not yet answered: shutdown waits for these.
     std::size_t in_flight() const { return in_flight_; }

@@ -57,7 +57,7 @@ Scheduler::Scheduler(asio::any_io_executor io, Store& reader, StoreWriter& write
     : io_(io),
       reader_(reader),
       config_(config),
-      recorder_(io, writer, reader, intake,
+      recorder_(io, writer, intake,
                 [this](const auto& ids, bool still_due) {
                     if (still_due) cursor_.reset();  // behind it, maybe
                     settle(ids);

@@ -9,6 +9,13 @@
 namespace mailqd {
 namespace {
 
+// What a DSN quotes is capped: a server's reply can run to hundreds of KB,
+// and a bounce quotes it twice per recipient. 900 keeps "Diagnostic-Code:
+// smtp; " plus the reply inside RFC 5322's 998-character line.
+constexpr std::size_t kMaxQuotedReply = 900;
+// Postfix's header_size_limit: more header than this is not worth returning.
+constexpr std::size_t kMaxQuotedHeader = 102400;
+
 bool is_enhanced_code(std::string_view word)
 {
     // class.subject.detail: [245].[0-9]{1,3}.[0-9]{1,3}
@@ -34,6 +41,11 @@ std::string original_header(std::string_view message)
 {
     auto headers = parse_headers(message);
     std::size_t end = headers ? headers->body_offset : message.size();
+    if (end > kMaxQuotedHeader) {
+        // Cut after the last whole line that fits.
+        const std::size_t line_end = message.rfind("\r\n", kMaxQuotedHeader - 2);
+        end = line_end == std::string_view::npos ? 0 : line_end + 2;
+    }
     std::string out(message.substr(0, end));
     // Drop the blank line that separates header and body: the part adds its own.
     while (out.size() >= 2 && out.compare(out.size() - 2, 2, "\r\n") == 0 &&
@@ -48,7 +60,8 @@ std::string human_part(const DsnInput& in)
                        ".\r\n\r\n"
                        "Your message could not be delivered to one or more recipients.\r\n"
                        "It is attached below with the reason for each recipient.\r\n\r\n";
-    for (const auto& f : in.failed) text += "<" + f.address + ">: " + one_line(f.reply) + "\r\n";
+    for (const auto& f : in.failed)
+        text += "<" + f.address + ">: " + one_line(f.reply, kMaxQuotedReply) + "\r\n";
     return text;
 }
 
@@ -68,7 +81,7 @@ std::string status_part(const DsnInput& in)
                 "Status: " +
                 status_from_reply(f.reply) + "\r\n";
         if (!f.remote_mta.empty()) text += "Remote-MTA: dns; " + f.remote_mta + "\r\n";
-        const std::string reply = one_line(f.reply);
+        const std::string reply = one_line(f.reply, kMaxQuotedReply);
         if (reply.size() >= 3 && std::isdigit(static_cast<unsigned char>(reply[0])))
             text += "Diagnostic-Code: smtp; " + reply + "\r\n";
         else

@@ -45,9 +45,12 @@ protected:
         reader_ = std::move(*reader);
         intake_ = std::make_unique<Intake>(*writer_, events_, "host.example");
         recorder_ =
-            std::make_unique<DeliveryRecorder>(io_.get_executor(), *writer_, *reader_, *intake_,
+            std::make_unique<DeliveryRecorder>(io_.get_executor(), *writer_, *intake_,
                                                [this](const std::vector<std::int64_t>& ids, bool still_due) {
                                                    settled_.insert(settled_.end(), ids.begin(), ids.end());
+                                                   // What a crash right now would leave on disk.
+                                                   auto all = reader_->list(std::nullopt);
+                                                   messages_at_settle_ = all ? all->size() : 0;
                                                    if (still_due) ++still_due_;
                                                });
         recorder_->set_policy(
@@ -97,6 +100,7 @@ protected:
     std::unique_ptr<DeliveryRecorder> recorder_;
     std::vector<std::int64_t> settled_;
     unsigned still_due_ = 0;
+    std::size_t messages_at_settle_ = 0;
 };
 
 TEST_F(RecorderTest, SessionOutcomesAreClassifiedRecordedAndBounced)
@@ -136,6 +140,38 @@ TEST_F(RecorderTest, SessionOutcomesAreClassifiedRecordedAndBounced)
     auto data = reader_->message_data(bounce.id);
     EXPECT_NE(data->find("bad@example.org"), std::string::npos);
     EXPECT_EQ(data->find("good@example.org"), std::string::npos);
+}
+
+TEST_F(RecorderTest, TheBounceCommitsWithTheFailure)
+{
+    // Once the failure is durable (the recipients settled), its bounce is
+    // too: there is no moment at which a crash keeps one and loses the other.
+    Delivery d = queue_message({"bad@example.org"});
+    MessageOutcome outcome{
+        d.message_id, {{d.recipients[0].id, "bad@example.org", reply(SmtpStage::rcpt, 550, "5.1.1", "no")}}};
+    recorder_->record(d, outcome, "default", "relay.test[127.0.0.1]:25");
+    run_until(1, 1);
+    EXPECT_EQ(messages_at_settle_, 2u) << "the bounce was committed after the failure";
+}
+
+TEST_F(RecorderTest, AFailureWhoseBounceCannotBeStoredStaysDue)
+{
+    // The bounce's insert fails (the store refuses new messages): the
+    // failure is rolled back with it and the recipient stays due.
+    Delivery d = queue_message({"bad@example.org"});
+    test::RawDb(dir_.db()).exec(
+        "CREATE TRIGGER no_new BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    MessageOutcome outcome{
+        d.message_id, {{d.recipients[0].id, "bad@example.org", reply(SmtpStage::rcpt, 550, "5.1.1", "no")}}};
+    recorder_->record(d, outcome, "default", "");
+    io_.restart();
+    auto guard = asio::make_work_guard(io_);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (settled_.empty() && std::chrono::steady_clock::now() < deadline) io_.run_one_for(50ms);
+    ASSERT_EQ(settled_.size(), 1u);
+    EXPECT_EQ(still_due_, 1u);
+    EXPECT_NE(recipient(d.message_id, 0).state, RecipientState::failed);
+    EXPECT_EQ(reader_->list(std::nullopt)->size(), 1u);
 }
 
 TEST_F(RecorderTest, NoBounceForTheNullSenderOrWhenDisabled)

@@ -15,6 +15,42 @@ TEST(StatusFromReply, TakesTheEnhancedCodeOrTheClass)
     EXPECT_EQ(status_from_reply("550 5.1."), "5.0.0");
 }
 
+TEST(BuildDsn, QuotesAtMostACappedReplyAndHeader)
+{
+    // A 400 KB reply per recipient and a 300 KB header: the bounce quotes
+    // each reply on lines within RFC 5322's 998 characters and at most
+    // 100 KB of the header, cut after a whole line.
+    std::string header;
+    for (int i = 0; header.size() < 300000; ++i)
+        header += "X-Filler-" + std::to_string(i) + ": " + std::string(60, 'h') + "\r\n";
+    const std::string original = header + "\r\nbody\r\n";
+    DsnInput in;
+    in.hostname = "mx.example.com";
+    in.queue_id = "7F3A2C001122";
+    in.original_sender = "app@example.com";
+    in.arrival = now_seconds();
+    in.now = now_seconds();
+    for (int i = 0; i < 5; ++i)
+        in.failed.push_back(
+            {"r" + std::to_string(i) + "@example.org", "550 5.7.1 " + std::string(400000, 'x'), ""});
+    in.original = original;
+
+    NewMessage dsn = build_dsn(in);
+    EXPECT_LT(dsn.data.size(), 120000u);
+    std::size_t start = 0;
+    while (start < dsn.data.size()) {
+        std::size_t end = dsn.data.find("\r\n", start);
+        ASSERT_NE(end, std::string::npos);
+        ASSERT_LE(end - start, 998u) << dsn.data.substr(start, 40);
+        start = end + 2;
+    }
+    EXPECT_NE(dsn.data.find("X-Filler-0: "), std::string::npos);
+    EXPECT_EQ(dsn.data.find("X-Filler-4000: "), std::string::npos);
+    EXPECT_NE(dsn.data.find("Status: 5.7.1\r\n"), std::string::npos);
+    auto headers = parse_headers(dsn.data);
+    EXPECT_TRUE(headers.ok());
+}
+
 TEST(BuildDsn, IsAMultipartReportFromTheNullSender)
 {
     const std::string original =

@@ -15,28 +15,9 @@ namespace {
 
 using test::at;
 using test::make_message;
+using test::RawDb;
 using test::StoreTest;
 using test::TempDir;
-
-// A raw connection, to look at or prepare a database from outside the store.
-struct RawDb {
-    sqlite3* db = nullptr;
-    explicit RawDb(const std::filesystem::path& path) { sqlite3_open(path.c_str(), &db); }
-    ~RawDb() { sqlite3_close(db); }
-    std::string text(const char* query)
-    {
-        sqlite3_stmt* s = nullptr;
-        std::string out;
-        if (sqlite3_prepare_v2(db, query, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-            out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-        sqlite3_finalize(s);
-        return out;
-    }
-    void exec(const char* sql)
-    {
-        ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
-    }
-};
 
 TEST(StoreOpen, CreatesTheLatestSchemaInWalMode)
 {

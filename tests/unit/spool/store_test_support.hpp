@@ -1,8 +1,10 @@
 // Helpers for the store's unit tests: a temporary directory removed at the
-// end of the test, and a small message to queue.
+// end of the test, a raw connection to the database, and a small message
+// to queue.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -38,6 +40,26 @@ public:
 
 private:
     std::filesystem::path path_;
+};
+
+// A raw connection, to look at or prepare a database from outside the store.
+struct RawDb {
+    sqlite3* db = nullptr;
+    explicit RawDb(const std::filesystem::path& path) { sqlite3_open(path.c_str(), &db); }
+    ~RawDb() { sqlite3_close(db); }
+    std::string text(const char* query)
+    {
+        sqlite3_stmt* s = nullptr;
+        std::string out;
+        if (sqlite3_prepare_v2(db, query, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+            out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+        return out;
+    }
+    void exec(const char* sql)
+    {
+        ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    }
 };
 
 inline NewMessage make_message(std::vector<std::string> recipients = {"b@example.org"},
