@@ -185,6 +185,10 @@ struct HostPort {
     bool operator==(const HostPort&) const = default;
 };
 std::optional<HostPort> parse_host_port(std::string_view text);
+// A listen address the submit door may use: host:port whose host is a
+// loopback address (127.0.0.0/8, [::1]) or "localhost". The door has no
+// authentication, so anything else would make an open relay.
+std::optional<HostPort> parse_loopback_listen(std::string_view text);
 
 // The words used in the file, for messages and logs: "starttls", "xoauth2".
 std::string_view to_string(TlsMode mode);

@@ -70,10 +70,10 @@ constexpr ValueKind<std::string> optional_host_kind{
     "a host name or IP address"};
 constexpr ValueKind<std::string> listen_kind{
     +[](std::string_view t) -> std::optional<std::string> {
-        if (t.empty() || parse_host_port(t)) return std::string(t);
+        if (t.empty() || parse_loopback_listen(t)) return std::string(t);
         return std::nullopt;
     },
-    "host:port or [v6]:port (e.g. 127.0.0.1:2525)"};
+    "a loopback host:port (127.0.0.1:2525, [::1]:2525, localhost:2525)"};
 constexpr ValueKind<std::uint64_t> size_kind{
     +[](std::string_view t) { return positive(parse_size(t)); }, "a size (e.g. 512K, 35M, 1G)"};
 constexpr ValueKind<Seconds> duration_kind{
@@ -182,7 +182,7 @@ const std::vector<ConfigKey>& build_keys()
          assign<&S::socket_mode, mode_kind>},
         {K::submit, "socket_group", "mailqd", "group of the submit socket; empty: leave as is",
          assign<&S::socket_group, text_kind>},
-        {K::submit, "listen", "", "optional TCP address host:port or [v6]:port; empty: off",
+        {K::submit, "listen", "", "optional TCP address on loopback, host:port or [::1]:port; empty: off",
          assign<&S::listen, listen_kind>},
         {K::submit, "max_clients", "256", "most submit clients connected at once",
          assign<&S::max_clients, count_kind>},

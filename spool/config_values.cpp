@@ -298,4 +298,14 @@ bool glob_match(std::string_view pattern, std::string_view text)
     return p == pattern.size();
 }
 
+std::optional<HostPort> parse_loopback_listen(std::string_view text)
+{
+    auto parsed = parse_host_port(text);
+    if (!parsed) return std::nullopt;
+    if (parsed->host == "localhost" || parsed->host == "::1") return parsed;
+    in_addr v4{};
+    if (inet_pton(AF_INET, parsed->host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) return parsed;
+    return std::nullopt;
+}
+
 }  // namespace mailqd

@@ -5,6 +5,7 @@
 #include <list>
 #include <optional>
 
+#include "daemon/net/accept_backoff.hpp"
 #include "daemon/net/peer_access.hpp"
 #include "daemon/net/spawn.hpp"
 #include "daemon/net/unix_listener.hpp"
@@ -14,6 +15,11 @@ namespace {
 
 using Socket = asio::local::stream_protocol::socket;
 constexpr std::chrono::seconds idle_timeout{120};
+// A client that does not read its answer is dropped after this.
+constexpr std::chrono::seconds write_timeout{30};
+// Sessions at once; more are answered with an error and closed, so a
+// local user cannot hold every descriptor the daemon has.
+constexpr std::size_t max_sessions = 64;
 
 }  // namespace
 
@@ -24,8 +30,9 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
 
     awaitable<void> accept_loop();
     awaitable<void> session(std::shared_ptr<Socket> socket);
-    awaitable<bool> answer(Socket& socket, const Json& reply);
+    awaitable<bool> answer(std::shared_ptr<Socket> socket, const Json& reply);
     awaitable<void> await_request(std::shared_ptr<Socket> socket);
+    awaitable<void> refuse(std::shared_ptr<Socket> socket, Error why);
 
     UnixAcceptor acceptor;
     ControlCommands& commands;
@@ -33,6 +40,8 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
     std::string group;                      // peers must be in it; empty: anyone the file mode lets in
     std::list<std::weak_ptr<Socket>> sessions;
     bool stopped = false;
+    // Name and group lookups (NSS, maybe LDAP) wait here, not on the io thread.
+    asio::thread_pool nss{1};
 };
 
 ControlServer::ControlServer(asio::any_io_executor executor, ControlCommands& commands)
@@ -76,10 +85,18 @@ awaitable<void> ControlServer::Impl::accept_loop()
         co_await acceptor.async_accept(*socket, asio::redirect_error(use_awaitable, ec));
         if (ec) {
             if (stopped || ec == asio::error::operation_aborted) break;
-            spdlog::warn("control socket: accept: {}", ec.message());
+            co_await back_off_after_accept_error(ec, "control socket");
             continue;
         }
         sessions.remove_if([](const auto& weak) { return weak.expired(); });
+        if (sessions.size() >= max_sessions) {
+            spdlog::warn("control socket: refused a client: {} sessions open", sessions.size());
+            spawn_logged(
+                acceptor.get_executor(),
+                self->refuse(socket, make_error(ErrorKind::temporary, "too many control connections")),
+                "control refusal");
+            continue;
+        }
         sessions.push_back(socket);
         spawn_logged(acceptor.get_executor(), self->session(socket), "control session");
     }
@@ -88,13 +105,14 @@ awaitable<void> ControlServer::Impl::accept_loop()
 awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
 {
     auto self = shared_from_this();
-    if (Status allowed = check_peer_group(socket->native_handle(), group); !allowed) {
+    Status allowed = make_error(ErrorKind::permission, "cannot read the peer's credentials");
+    if (auto peer = unix_peer_credentials(socket->native_handle())) {
+        auto op = identify_peer(nss.get_executor(), std::move(*peer), group);  // named: see store_async.hpp
+        allowed = (co_await std::move(op)).allowed;
+    }
+    if (!allowed) {
         spdlog::warn("control socket: refused: {}", allowed.error().message);
-        co_await answer(*socket, error_response(allowed.error().context("permission denied")));
-        co_await await_request(socket);
-        error_code ignored;
-        socket->close(ignored);
-        co_return;
+        co_return co_await refuse(socket, allowed.error().context("permission denied"));
     }
     asio::steady_timer idle(socket->get_executor());
     std::string buffer;
@@ -111,7 +129,7 @@ awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
         if (ec == asio::error::not_found) {
             const Json too_large = error_response(make_error(
                 ErrorKind::usage, "request larger than " + std::to_string(max_control_request) + " bytes"));
-            co_await answer(*socket, too_large);
+            co_await answer(socket, too_large);
             break;
         }
         if (ec && !(ec == asio::error::eof && !buffer.empty())) break;
@@ -120,8 +138,17 @@ awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
         std::string line = buffer.substr(0, ec ? used : used - 1);
         buffer.erase(0, used);
         Json reply = co_await commands.handle(line);
-        if (!co_await answer(*socket, reply) || ec) break;
+        if (!co_await answer(socket, reply) || ec) break;
     }
+    error_code ignored;
+    socket->close(ignored);
+}
+
+// An error answer, then the connection closed.
+awaitable<void> ControlServer::Impl::refuse(std::shared_ptr<Socket> socket, Error why)
+{
+    co_await answer(socket, error_response(why));
+    co_await await_request(socket);
     error_code ignored;
     socket->close(ignored);
 }
@@ -143,12 +170,19 @@ awaitable<void> ControlServer::Impl::await_request(std::shared_ptr<Socket> socke
     grace.cancel();
 }
 
-// Writes one reply line; false when the client is gone.
-awaitable<bool> ControlServer::Impl::answer(Socket& socket, const Json& reply)
+// Writes one reply line; false when the client is gone or does not read it
+// within write_timeout.
+awaitable<bool> ControlServer::Impl::answer(std::shared_ptr<Socket> socket, const Json& reply)
 {
     const std::string text = dump_line(reply);
+    asio::steady_timer deadline(socket->get_executor());
+    deadline.expires_after(write_timeout);
+    deadline.async_wait([socket](error_code ec) {
+        if (!ec) socket->close(ec);
+    });
     error_code ec;
-    co_await asio::async_write(socket, asio::buffer(text), asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(*socket, asio::buffer(text), asio::redirect_error(use_awaitable, ec));
+    deadline.cancel();
     co_return !ec;
 }
 

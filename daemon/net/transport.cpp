@@ -306,7 +306,8 @@ awaitable<IoResult> Transport::read_line(std::string& line, LineLimit limit, Dur
     while (true) {
         auto lf = buffer_.find('\n', std::max(begin_, scanned_));
         if (lf != std::string::npos) {
-            std::size_t end = (lf > begin_ && buffer_[lf - 1] == '\r') ? lf - 1 : lf;
+            last_line_crlf_ = lf > begin_ && buffer_[lf - 1] == '\r';
+            std::size_t end = last_line_crlf_ ? lf - 1 : lf;
             bool overlong = discarding_ || end - begin_ > limit.max_length;
             if (!overlong) line.assign(buffer_, begin_, end - begin_);
             begin_ = scanned_ = lf + 1;

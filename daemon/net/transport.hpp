@@ -98,6 +98,9 @@ public:
     std::string_view buffered() const;
     void consume(std::size_t n);
     awaitable<IoResult> fill();
+    awaitable<IoResult> fill(Duration timeout);
+    // The line read_line returned last ended in CRLF, not a bare LF.
+    bool last_line_ended_crlf() const { return last_line_crlf_; }
 
     // Writes all of data, in chunks that each get the per-operation timeout
     // (a large message on a slow link is not cut off). Not traced: use
@@ -129,14 +132,14 @@ private:
     struct Shared;
     Duration budget(Duration timeout) const;
     IoResult failure(const char* what, const error_code& ec) const;
-    awaitable<IoResult> fill(Duration timeout);
 
     std::shared_ptr<Shared> shared_;
     TransportOptions options_;
     ProtocolTraceMasker masker_;
     std::string peer_;
     std::string buffer_;
-    std::size_t begin_ = 0;    // first unread byte of buffer_ (compacted before each read)
+    std::size_t begin_ = 0;  // first unread byte of buffer_ (compacted before each read)
+    bool last_line_crlf_ = false;
     std::size_t scanned_ = 0;  // buffer_[begin_, scanned_) is known to hold no LF
     bool discarding_ = false;  // inside an overlong line being dropped
 };

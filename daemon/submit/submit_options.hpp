@@ -19,6 +19,9 @@ struct SubmitOptions {
     std::uint64_t max_message_size = 35ull << 20;
     unsigned max_clients = 256;
     std::chrono::seconds timeout{300};  // idle or stalled client
+    // Not config keys (they bound abuse, not traffic); tests make them small.
+    std::chrono::seconds session_limit{3600};  // a whole conversation, however busy
+    std::size_t data_budget = 0;               // DATA bytes all sessions may hold; 0: for max_message_size
 };
 
 // Commits a message durably and returns its queue ID. Error kinds:

@@ -3,6 +3,7 @@
 #include "daemon/submit/submit_server.hpp"
 
 #include <unistd.h>
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/net/accept_backoff.hpp"
 #include "daemon/net/peer_access.hpp"
 #include "daemon/net/transport.hpp"
 #include "daemon/net/unix_listener.hpp"
@@ -19,30 +21,25 @@
 namespace mailqd {
 namespace {
 
-// The submitting Unix user (DESIGN.md section 3): the peer's uid from the
-// kernel, as a name when it has one.
-std::string peer_identity(asio::local::stream_protocol::socket& socket)
+// Who is connecting, from the kernel alone (no NSS on the io thread): the
+// Unix socket's peer, or the owner of a loopback TCP client's socket.
+std::optional<PeerCredentials> credentials(asio::local::stream_protocol::socket& socket)
 {
-    auto peer = peer_credentials(socket.native_handle());
-    return peer ? peer->user : std::string("unknown");
+    return unix_peer_credentials(socket.native_handle());
 }
 
-// Only members of the socket's group (and root, and the daemon's own user)
-// may submit through the Unix socket, whatever its file mode says. The TCP
-// listener has no credentials; it is for loopback.
-Status peer_allowed(asio::local::stream_protocol::socket& socket, const std::string& group)
+std::optional<PeerCredentials> credentials(asio::ip::tcp::socket& socket)
 {
-    return check_peer_group(socket.native_handle(), group);
+    return tcp_peer_credentials(socket.native_handle());
 }
 
-Status peer_allowed(asio::ip::tcp::socket&, const std::string&) { return {}; }
-
-std::string peer_identity(asio::ip::tcp::socket& socket)
+std::size_t budget_for(const SubmitOptions& options)
 {
-    error_code ec;
-    auto endpoint = socket.remote_endpoint(ec);
-    return ec ? std::string("tcp:unknown") : "tcp:" + endpoint.address().to_string();
+    return options.data_budget ? options.data_budget : DataBudget::for_message_size(options.max_message_size);
 }
+
+// One user may hold three quarters of the slots: the rest stay for others.
+unsigned per_user_limit(unsigned max_clients) { return std::max(1u, max_clients - max_clients / 4); }
 
 }  // namespace
 
@@ -50,28 +47,34 @@ struct SubmitServer::Impl : std::enable_shared_from_this<Impl> {
     Impl(asio::any_io_executor ex, SubmitOptions opts, AcceptFn fn)
         : executor(std::move(ex)),
           options(std::move(opts)),
-          accept(std::make_shared<const AcceptFn>(std::move(fn)))
+          accept(std::make_shared<const AcceptFn>(std::move(fn))),
+          budget(std::make_shared<DataBudget>(budget_for(options)))
     {
     }
 
     asio::any_io_executor executor;
     SubmitOptions options;
     std::shared_ptr<const AcceptFn> accept;
+    std::shared_ptr<DataBudget> budget;  // io thread only
     std::optional<UnixAcceptor> unix_acceptor;
     std::optional<SocketFile> unix_file;  // removed at stop
-    std::string unix_group;               // peers must be in it; empty: anyone the file mode lets in
+    std::string group;                    // peers must be in it; empty: anyone the file mode lets in
     std::optional<TcpAcceptor> tcp_acceptor;
     bool stopped = false;
 
     mutable std::mutex mutex;  // guards options and sessions (read by other threads)
     std::map<std::uint64_t, std::weak_ptr<Transport>> sessions;
+    std::map<uid_t, unsigned> sessions_of;  // by the peer's uid
     std::uint64_t next_session = 0;
+    // Name and group lookups (NSS, maybe LDAP) wait here, not on the io thread.
+    asio::thread_pool nss{1};
 
     // self keeps the acceptor, which lives in *self, alive.
     template <class Acceptor>
     static awaitable<void> accept_loop(std::shared_ptr<Impl> self, Acceptor& acceptor, std::string door);
     template <class Socket>
     void start_session(Socket socket, std::string door);
+    awaitable<void> serve(std::shared_ptr<Transport> stream, SessionParams params, PeerCredentials peer);
     void close_listeners();
 };
 
@@ -89,16 +92,12 @@ template <class Acceptor>
 awaitable<void> SubmitServer::Impl::accept_loop(std::shared_ptr<Impl> self, Acceptor& acceptor,
                                                 std::string door)
 {
-    asio::steady_timer pause(self->executor);
     while (!self->stopped && acceptor.is_open()) {
         error_code ec;
         auto socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
         if (self->stopped || ec == asio::error::operation_aborted) co_return;
         if (ec) {
-            // EMFILE and friends: back off instead of spinning.
-            spdlog::warn("submit: accept on {} listener: {}", door, ec.message());
-            pause.expires_after(std::chrono::milliseconds(200));
-            co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+            co_await back_off_after_accept_error(ec, "submit: " + door + " listener");
             continue;
         }
         self->start_session(std::move(socket), door);
@@ -108,19 +107,21 @@ awaitable<void> SubmitServer::Impl::accept_loop(std::shared_ptr<Impl> self, Acce
 template <class Socket>
 void SubmitServer::Impl::start_session(Socket socket, std::string door)
 {
-    SessionParams params{{}, accept, std::move(door), peer_identity(socket)};
+    std::optional<PeerCredentials> peer = credentials(socket);
+    SessionParams params{{}, accept, std::move(door), "", static_cast<uid_t>(-1), budget};
     {
         std::lock_guard lock(mutex);
         params.options = options;
     }
-    Status allowed = peer_allowed(socket, unix_group);
     TransportOptions transport;
     transport.timeout = params.options.timeout;
+    transport.session_deadline = Transport::Clock::now() + params.options.session_limit;
     auto stream = std::make_shared<Transport>(StreamSocket(std::move(socket)), std::move(transport));
-    if (!allowed) {
-        spdlog::warn("submit: refused {}: {}", params.submitter, allowed.error().message);
-        asio::co_spawn(executor,
-                       refuse(stream, "554 5.7.1 not authorised to submit (" + allowed.error().message + ")"),
+    if (!peer) {
+        // A loopback TCP client whose socket the kernel cannot name: no user
+        // to check or record, so no way in.
+        spdlog::warn("submit: refused a {} client: cannot tell which local user it is", params.door);
+        asio::co_spawn(executor, refuse(stream, "421 4.7.0 cannot tell which local user is connecting"),
                        asio::detached);
         return;
     }
@@ -133,27 +134,53 @@ void SubmitServer::Impl::start_session(Socket socket, std::string door)
             asio::co_spawn(executor, refuse(stream, "421 4.3.2 Too many connections"), asio::detached);
             return;
         }
+        if (sessions_of[peer->uid] >= per_user_limit(max_clients)) {
+            spdlog::warn("submit: refusing a {} client: uid {} has {} sessions open", params.door, peer->uid,
+                         sessions_of[peer->uid]);
+            asio::co_spawn(executor, refuse(stream, "421 4.7.0 Too many connections from your user"),
+                           asio::detached);
+            return;
+        }
         id = ++next_session;
         sessions.emplace(id, stream);
+        ++sessions_of[peer->uid];
+    }
+    const uid_t uid = peer->uid;
+    asio::co_spawn(executor, serve(stream, std::move(params), std::move(*peer)),
+                   [self = shared_from_this(), id, uid, stream](std::exception_ptr error) {
+                       if (error) {
+                           try {
+                               std::rethrow_exception(error);
+                           } catch (const std::exception& e) {
+                               spdlog::warn("submit: session ended by an exception: {}", e.what());
+                           } catch (...) {
+                               spdlog::warn("submit: session ended by an unknown exception");
+                           }
+                       }
+                       stream->close();
+                       std::lock_guard lock(self->mutex);
+                       self->sessions.erase(id);
+                       if (--self->sessions_of[uid] == 0) self->sessions_of.erase(uid);
+                   });
+}
+
+// Names the peer and checks its group off the io thread, then runs the
+// conversation under that name.
+awaitable<void> SubmitServer::Impl::serve(std::shared_ptr<Transport> stream, SessionParams params,
+                                          PeerCredentials peer)
+{
+    auto op = identify_peer(nss.get_executor(), std::move(peer), group);  // named: see store_async.hpp
+    PeerIdentity identity = co_await std::move(op);
+    params.submitter = identity.peer.user;
+    params.uid = identity.peer.uid;
+    if (!identity.allowed) {
+        spdlog::warn("submit: refused {}: {}", params.submitter, identity.allowed.error().message);
+        co_return co_await refuse(
+            stream, "554 5.7.1 not authorised to submit (" + identity.allowed.error().message + ")");
     }
     spdlog::debug("submit: {} connection from {}", params.door, params.submitter);
-    auto session = std::make_shared<SubmitSession>(stream, std::move(params));
-    asio::co_spawn(
-        executor, [session]() -> awaitable<void> { co_await session->run(); },
-        [self = shared_from_this(), id, stream](std::exception_ptr error) {
-            if (error) {
-                try {
-                    std::rethrow_exception(error);
-                } catch (const std::exception& e) {
-                    spdlog::warn("submit: session ended by an exception: {}", e.what());
-                } catch (...) {
-                    spdlog::warn("submit: session ended by an unknown exception");
-                }
-            }
-            stream->close();
-            std::lock_guard lock(self->mutex);
-            self->sessions.erase(id);
-        });
+    SubmitSession session(stream, std::move(params));
+    co_await session.run();
 }
 
 void SubmitServer::Impl::close_listeners()
@@ -178,7 +205,7 @@ Status SubmitServer::listen_unix(const std::filesystem::path& path, mode_t mode,
     if (!bound) return bound.error();
     impl_->unix_acceptor.emplace(std::move(acceptor));
     impl_->unix_file = std::move(*bound);
-    impl_->unix_group = group;
+    impl_->group = group;
     return {};
 }
 
@@ -223,6 +250,7 @@ void SubmitServer::stop()
 
 void SubmitServer::set_options(SubmitOptions options)
 {
+    impl_->budget->set_total(budget_for(options));
     std::lock_guard lock(impl_->mutex);
     impl_->options = std::move(options);
 }
@@ -232,6 +260,8 @@ std::size_t SubmitServer::active_sessions() const
     std::lock_guard lock(impl_->mutex);
     return impl_->sessions.size();
 }
+
+std::size_t SubmitServer::data_in_use() const { return impl_->budget->in_use(); }
 
 std::uint16_t SubmitServer::tcp_port() const
 {

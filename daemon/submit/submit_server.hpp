@@ -38,6 +38,8 @@ public:
     void set_options(SubmitOptions options);  // on SIGHUP; applies to new sessions
 
     std::size_t active_sessions() const;
+    // Bytes of DATA the sessions hold now (of the budget). Executor's thread.
+    std::size_t data_in_use() const;
     // The bound TCP port (useful with ":0"); 0 when not listening on TCP.
     std::uint16_t tcp_port() const;
 

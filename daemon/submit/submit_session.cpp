@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "spool/message.hpp"
+#include "spool/smtp_data.hpp"
 #include "spool/text_sanitize.hpp"
 
 namespace mailqd {
@@ -81,6 +82,10 @@ awaitable<void> SubmitSession::run()
             co_return;
         std::string line;
         const IoStatus status = (co_await stream_->read_line(line, LineLimit{max_command_line})).status;
+        if (status == IoStatus::timeout && stream_->session_expired()) {
+            spdlog::debug("submit: {} client: session too long", params_.submitter);
+            co_return co_await hang_up("421 4.4.2 " + host + " Error: session time limit exceeded");
+        }
         if (status == IoStatus::timeout) {
             spdlog::debug("submit: {} client: timeout", params_.submitter);
             co_return co_await hang_up("421 4.4.2 " + host + " Error: timeout exceeded");
@@ -90,6 +95,7 @@ awaitable<void> SubmitSession::run()
             co_return co_await hang_up("421 4.7.0 " + host + " Error: line too long");
         }
         if (status != IoStatus::ok) co_return;
+        crlf_client_ = crlf_client_ || stream_->last_line_ended_crlf();
         if (co_await dispatch(parse_submit_command(line)) == Next::hang_up) co_return;
         if (errors_ >= max_errors) {
             spdlog::debug("submit: {} client: too many errors", params_.submitter);
@@ -179,8 +185,9 @@ awaitable<SubmitSession::Next> SubmitSession::on_data()
     reply("354 End data with <CR><LF>.<CR><LF>");
     if (!co_await flush()) co_return Next::hang_up;
     std::string raw;
-    bool oversize = false;
-    IoResult received = co_await receive_data(raw, oversize);
+    Refusal refusal = Refusal::none;
+    DataClaim claim(params_.budget, params_.uid);  // held until the commit is answered
+    IoResult received = co_await receive_data(raw, refusal, claim);
     if (received.status == IoStatus::timeout) {
         // Nothing half-received is queued: the transaction is dropped.
         co_await hang_up("421 4.4.2 " + params_.options.hostname + " Error: timeout exceeded");
@@ -191,42 +198,64 @@ awaitable<SubmitSession::Next> SubmitSession::on_data()
         stream_->close();
         co_return Next::hang_up;
     }
-    if (oversize)
-        reply_each_recipient("552", "5.3.4", "Message size exceeds fixed limit");
-    else
-        co_await commit(std::move(raw));
+    switch (refusal) {
+        case Refusal::none: co_await commit(std::move(raw)); break;
+        case Refusal::too_big:
+            reply_each_recipient("552", "5.3.4", "Message size exceeds fixed limit");
+            break;
+        case Refusal::header_line:
+            reply_each_recipient("554", "5.6.0", "Message header line longer than 998 characters (RFC 5322)");
+            break;
+        case Refusal::no_memory:
+            spdlog::warn("submit: {} client: message refused for now: the door's memory budget is in use",
+                         params_.submitter);
+            reply_each_recipient("451", "4.3.1", "Insufficient system resources, try again later");
+            break;
+    }
     reset_transaction();
     co_return Next::proceed;
 }
 
-// Reads DATA up to the lone ".", undoing dot-stuffing and storing CRLF
-// lines. Past max_message_size the rest is read and dropped, so the
-// client's next command is not taken from the middle of its message.
-awaitable<IoResult> SubmitSession::receive_data(std::string& raw, bool& oversize)
+// Reads DATA to its end (DataDecoder), keeping the text while it fits
+// max_message_size, the header line limit and the door's budget; past any
+// of them it reads on to the end without keeping anything, so the client's
+// next command is not taken from the middle of its message. Each read has
+// the timeout; the whole DATA has the timeout plus its bytes at
+// min_data_rate.
+awaitable<IoResult> SubmitSession::receive_data(std::string& raw, Refusal& refusal, DataClaim& claim)
 {
     const std::uint64_t max_size = params_.options.max_message_size;
-    // A single line may be as long as the message may be; past that it is
-    // dropped without being buffered.
-    LineLimit limit{static_cast<std::size_t>(std::min<std::uint64_t>(max_size, 1ull << 40)) + 2, true, true};
-    std::string line;
+    const Duration timeout = params_.options.timeout;
+    const auto started = Transport::Clock::now();
+    DataDecoder decoder(crlf_client_);
+    std::uint64_t received = 0;
     while (true) {
-        IoResult read = co_await stream_->read_line(line, limit);
-        if (read.status == IoStatus::too_long) {
-            oversize = true;
+        if (const std::string_view input = stream_->buffered(); !input.empty()) {
+            const bool keep = refusal == Refusal::none;
+            const std::size_t used = decoder.feed(input, keep ? &raw : nullptr);
+            stream_->consume(used);
+            received += used;
+            if (keep) {
+                if (decoder.header_line_too_long())
+                    refusal = Refusal::header_line;
+                else if (raw.size() > max_size)
+                    refusal = Refusal::too_big;
+                else if (!claim.cover(raw.capacity()))
+                    refusal = Refusal::no_memory;
+                if (refusal != Refusal::none) {
+                    std::string().swap(raw);
+                    claim.release();
+                }
+            }
+            if (decoder.done()) co_return IoResult{};
             continue;
         }
-        if (!read.ok()) co_return read;
-        if (line == ".") co_return IoResult{};
-        if (oversize) continue;
-        std::string_view text = line;
-        if (!text.empty() && text.front() == '.') text.remove_prefix(1);
-        if (raw.size() + text.size() + 2 > max_size) {
-            oversize = true;
-            std::string().swap(raw);
-            continue;
-        }
-        raw.append(text);
-        raw.append("\r\n");
+        const auto deadline = started + timeout + std::chrono::seconds(received / min_data_rate);
+        const Duration left = deadline - Transport::Clock::now();
+        if (left <= Duration::zero())
+            co_return IoResult{IoStatus::timeout, "DATA slower than the minimum rate"};
+        IoResult more = co_await stream_->fill(std::min(timeout, left));
+        if (!more.ok()) co_return more;
     }
 }
 

@@ -3,7 +3,10 @@
 // Knows neither config nor store: it gets its options, who the client is,
 // and the function that commits a message; it answers 250 only after that
 // function reports the commit. Trusts nothing the client sends: commands are
-// bounded, DATA is bounded by max_message_size, stalls end in 421.
+// bounded, DATA by max_message_size and the door's memory budget (451 4.3.1
+// past it), header lines by RFC 5322's 998 characters; DATA ends only on
+// CRLF.CRLF for a client that sends CRLF (DataDecoder: no smuggling); stalls,
+// trickles and endless conversations end in 421.
 #pragma once
 
 #include <memory>
@@ -12,6 +15,7 @@
 
 #include "daemon/net/asio.hpp"
 #include "daemon/net/transport.hpp"
+#include "daemon/submit/data_budget.hpp"
 #include "daemon/submit/submit_commands.hpp"
 #include "daemon/submit/submit_options.hpp"
 
@@ -20,8 +24,10 @@ namespace mailqd {
 struct SessionParams {
     SubmitOptions options;
     std::shared_ptr<const AcceptFn> accept;
-    std::string door;       // "socket" or "tcp"
-    std::string submitter;  // Unix user name, or "tcp:127.0.0.1"
+    std::string door;                    // "socket" or "tcp"
+    std::string submitter;               // the peer's Unix user name (its uid when it has none)
+    uid_t uid = static_cast<uid_t>(-1);  // the peer's
+    std::shared_ptr<DataBudget> budget;  // shared by the door's sessions; null: unbounded
 };
 
 // Limits of a conversation (not configurable: they only bound abuse).
@@ -29,6 +35,10 @@ inline constexpr std::size_t max_command_line = 4096;
 inline constexpr std::size_t max_recipients = 1000;
 inline constexpr unsigned max_errors = 10;
 inline constexpr std::size_t max_pending_replies = 16 * 1024;  // bytes
+// DATA may take the timeout plus the time its bytes take at this rate
+// (Postfix's smtpd_min_data_rate): a client trickling a byte a minute is cut
+// off, a large message on a slow link is not.
+inline constexpr std::uint64_t min_data_rate = 500;  // bytes per second
 
 class SubmitSession {
 public:
@@ -46,7 +56,8 @@ private:
     void on_mail(const SubmitCommand& cmd);
     void on_rcpt(const SubmitCommand& cmd);
     awaitable<Next> on_data();
-    awaitable<IoResult> receive_data(std::string& raw, bool& oversize);
+    enum class Refusal { none, too_big, header_line, no_memory };
+    awaitable<IoResult> receive_data(std::string& raw, Refusal& refusal, DataClaim& claim);
     awaitable<void> commit(std::string raw);
     void reply_each_recipient(std::string_view code, std::string_view enhanced, std::string_view text);
 
@@ -62,6 +73,7 @@ private:
     unsigned errors_ = 0;
     bool greeted_ = false;
     bool lmtp_ = false;
+    bool crlf_client_ = false;  // some command line ended in CRLF
     bool have_mail_ = false;
     std::string sender_;
     std::vector<std::string> recipients_;  // as accepted, one LMTP reply each

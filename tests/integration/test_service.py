@@ -248,7 +248,7 @@ def guarded(accounts):
     mailqctl every user can run."""
     root = Path(tempfile.mkdtemp(prefix="mq-acl-", dir="/tmp"))
     os.chmod(root, 0o755)
-    d = Daemon(root / "d", sections={
+    d = Daemon(root / "d", listen=True, sections={
         "submit": {"socket_group": accounts["group"], "socket_mode": "0666"},
         "control": {"socket_group": accounts["group"], "socket_mode": "0666"},
     })
@@ -312,6 +312,50 @@ def test_submit_socket_accepts_member(guarded, accounts):
     message = "From: x@example.com\nTo: y@example.org\nSubject: t\n\nbody\n"
     r = as_user(accounts["member"], guarded.ctl_path, "-c", guarded.config_path, "submit", input=message)
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    queued = guarded.list()
+    assert len(queued) == 1 and queued[0]["submitter"] == accounts["member"]
+
+
+SETPRIV = shutil.which("setpriv", path="/usr/bin:/bin") or "setpriv"
+
+
+def with_extra_group(user, group, *args, input=None):
+    """As `sg GROUP` or a unit's SupplementaryGroups= would run it: the
+    process holds a group the user database does not list the user in."""
+    return subprocess.run([SETPRIV, f"--reuid={user}", f"--regid={user}", f"--groups={group}", "--",
+                           *map(str, args)], input=input, capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin"})
+
+
+def test_sockets_accept_a_process_holding_the_group(guarded, accounts):
+    message = "From: x@example.com\nTo: y@example.org\nSubject: sg\n\nbody\n"
+    r = with_extra_group(accounts["outsider"], accounts["group"], guarded.ctl_path, "-c",
+                         guarded.config_path, "submit", input=message)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    queued = guarded.list()
+    assert len(queued) == 1 and queued[0]["submitter"] == accounts["outsider"]
+    r = with_extra_group(accounts["outsider"], accounts["group"], guarded.ctl_path, "--socket",
+                         guarded.control_socket, "stats")
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+
+
+TCP_PROBE = """
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as smtp:
+    print(smtp.sendmail("x@example.com", ["y@example.org"], b"Subject: tcp\\r\\n\\r\\nbody\\r\\n"))
+"""
+
+
+def test_tcp_door_knows_and_checks_the_local_user(guarded, accounts):
+    """A loopback TCP client is the user who owns its socket: checked
+    against the group like a socket client, and recorded as the submitter."""
+    r = as_user(accounts["outsider"], "/usr/bin/python3", "-c", TCP_PROBE, guarded.port)
+    assert r.returncode != 0
+    assert (f"554, b'5.7.1 not authorised to submit (user {accounts['outsider']} "
+            f"is not in group {accounts['group']})'") in r.stderr, r.stderr
+    assert guarded.list() == []
+    r = as_user(accounts["member"], "/usr/bin/python3", "-c", TCP_PROBE, guarded.port)
+    assert r.returncode == 0, r.stderr
     queued = guarded.list()
     assert len(queued) == 1 and queued[0]["submitter"] == accounts["member"]
 

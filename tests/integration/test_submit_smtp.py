@@ -7,9 +7,10 @@ import pwd
 import random
 import smtplib
 import socket
+import subprocess
 import time
 
-from conftest import wait_until
+from conftest import MAILQD_BIN, wait_until
 
 MESSAGE = ("From: Alice <alice@example.com>\r\n"
            "To: bob@example.org\r\n"
@@ -115,7 +116,7 @@ def test_smtp_over_tcp(daemon):
     assert code == 250 and text.startswith(b"2.0.0 Ok: queued as ")
     qid = queued_id(text.decode())
     shown = d.show(qid)
-    assert shown["submitter"] == "tcp:127.0.0.1"
+    assert shown["submitter"] == pwd.getpwuid(os.getuid()).pw_name  # the client socket's owner
     raw = d.show(qid, raw=True)["raw"]
     assert "Subject: tcp\r\n" in raw and "Date: " in raw and "Message-ID: " in raw
     assert "h\xe9llo" in raw
@@ -314,3 +315,38 @@ def test_bad_commands_get_clear_replies(daemon):
     assert c.reply() == "221 2.0.0 Bye"
     c.close()
     assert d.list() == []
+
+
+def test_bare_lf_smuggling_stays_inside_one_message(daemon):
+    """SMTP smuggling, inbound: an application relays untrusted text whose
+    bare LFs frame a "." and new commands. The client speaks CRLF, so only
+    CRLF.CRLF ends DATA: one message is queued, holding the text."""
+    d = daemon()
+    c = RawClient(str(d.submit_socket))
+    assert c.reply().startswith("220 ")
+    c.send("EHLO app\r\nMAIL FROM:<app@example.com>\r\nRCPT TO:<user@example.org>\r\nDATA\r\n")
+    for _ in range(4):
+        c.reply()
+    payload = ("Subject: reset\r\n\r\nHello\n.\nMAIL FROM:<ceo@example.com>\nRCPT TO:<victim@example.net>\n"
+               "DATA\nSubject: forged\n\nsend money\n.\n")
+    c.send(payload + "\r\n.\r\nQUIT\r\n")
+    qid = queued_id(c.reply())
+    assert c.reply() == "221 2.0.0 Bye"
+    c.close()
+    queued = d.list()
+    assert [m["id"] for m in queued] == [qid]
+    assert queued[0]["recipients"][0]["address"] == "user@example.org"
+    raw = d.show(qid, raw=True)["raw"]
+    assert "Hello\r\n.\r\nMAIL FROM:<ceo@example.com>\r\nRCPT TO:<victim@example.net>\r\n" in raw
+    assert "\n" not in raw.replace("\r\n", "")  # normalised to CRLF
+
+
+def test_tcp_listen_must_be_loopback(daemon):
+    """The TCP door has no authentication: any other address is a config
+    error that names the key."""
+    for address in ("0.0.0.0:2525", "[::]:2525", "192.0.2.1:2525"):
+        d = daemon(sections={"submit": {"listen": address}}, start=False)
+        r = subprocess.run([MAILQD_BIN, "--check-config", "-c", str(d.config_path)],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 78, (address, r.stdout, r.stderr)
+        assert f'[submit] listen: "{address}" is not a loopback host:port' in r.stderr + r.stdout

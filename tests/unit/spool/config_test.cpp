@@ -48,7 +48,18 @@ TEST(ConfigLoad, EveryProblemNamesFileLineAndKey)
         {"[submit]\nsocket_mode = 0999\n",
          {"t.conf:2: [submit] socket_mode: \"0999\" is not an octal mode (e.g. 0660)"}},
         {"[submit]\nlisten = 127.0.0.1\n",
-         {"t.conf:2: [submit] listen: \"127.0.0.1\" is not host:port or [v6]:port (e.g. 127.0.0.1:2525)"}},
+         {"t.conf:2: [submit] listen: \"127.0.0.1\" is not a loopback host:port (127.0.0.1:2525, [::1]:2525, "
+          "localhost:2525)"}},
+        // No authentication on the TCP door: only loopback, or it is an open relay.
+        {"[submit]\nlisten = 0.0.0.0:2525\n",
+         {"t.conf:2: [submit] listen: \"0.0.0.0:2525\" is not a loopback host:port (127.0.0.1:2525, "
+          "[::1]:2525, localhost:2525)"}},
+        {"[submit]\nlisten = [::]:2525\n",
+         {"t.conf:2: [submit] listen: \"[::]:2525\" is not a loopback host:port (127.0.0.1:2525, "
+          "[::1]:2525, localhost:2525)"}},
+        {"[submit]\nlisten = 192.168.1.5:2525\n",
+         {"t.conf:2: [submit] listen: \"192.168.1.5:2525\" is not a loopback host:port (127.0.0.1:2525, "
+          "[::1]:2525, localhost:2525)"}},
         {"[submit]\nmax_clients = 0\n", {"t.conf:2: [submit] max_clients: \"0\" is not a positive count"}},
         {"[control]\nsocket = /" + std::string(120, 'x') + "\n",
          {"t.conf:2: [control] socket: \"/" + std::string(120, 'x') +

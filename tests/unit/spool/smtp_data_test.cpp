@@ -2,6 +2,8 @@
 // stored bytes are (SMTP smuggling cannot end DATA early).
 #include "spool/smtp_data.hpp"
 
+#include "spool/message.hpp"
+
 #include <random>
 
 #include <gtest/gtest.h>
@@ -154,6 +156,126 @@ TEST(SmtpData, WireSafeAddresses)
     EXPECT_FALSE(wire_safe_address("a b@c"));
     EXPECT_FALSE(wire_safe_address("a<b@c"));
     EXPECT_FALSE(wire_safe_address("a@b\n"));
+}
+
+}  // namespace
+}  // namespace mailqd
+
+namespace mailqd {
+namespace {
+
+// Feeds input in pieces of `step` bytes; returns the decoded text and the
+// bytes consumed (the rest would be the next command).
+std::pair<std::string, std::size_t> decode(std::string_view input, bool crlf_client, std::size_t step,
+                                           bool* done = nullptr)
+{
+    DataDecoder decoder(crlf_client);
+    std::string out;
+    std::size_t consumed = 0;
+    while (consumed < input.size() && !decoder.done()) {
+        std::string_view piece = input.substr(consumed, step);
+        consumed += decoder.feed(piece, &out);
+    }
+    if (done) *done = decoder.done();
+    return {out, consumed};
+}
+
+TEST(DataDecoder, CrlfClientTable)
+{
+    struct Case {
+        std::string in, out, rest;
+    };
+    const Case cases[] = {
+        {".\r\n", "", ""},
+        {"a\r\n.\r\nQUIT\r\n", "a\r\n", "QUIT\r\n"},
+        {"..x\r\n.\r\n", ".x\r\n", ""},
+        {"...\r\n.\r\n", "..\r\n", ""},
+        // Smuggling: a bare LF before or after the dot does not end the data.
+        {"a\n.\nMAIL FROM:<x@y>\r\n.\r\n", "a\r\n.\r\nMAIL FROM:<x@y>\r\n", ""},
+        {"a\r\n.\nRCPT TO:<x@y>\r\n.\r\n", "a\r\n.\r\nRCPT TO:<x@y>\r\n", ""},
+        {"a\n.\r\nDATA\r\n.\r\n", "a\r\n.\r\nDATA\r\n", ""},
+        {"a\r.\rb\r\n.\r\n", "a\r\n.\r\nb\r\n", ""},
+        // Lone LF and CR inside lines become CRLF.
+        {"x\ry\nz\r\n.\r\n", "x\r\ny\r\nz\r\n", ""},
+    };
+    for (const auto& c : cases)
+        for (std::size_t step : {1u, 2u, 3u, 7u, 1000u}) {
+            bool done = false;
+            auto [out, consumed] = decode(c.in, true, step, &done);
+            EXPECT_TRUE(done) << c.in;
+            EXPECT_EQ(out, c.out) << c.in << " step " << step;
+            EXPECT_EQ(std::string(c.in.substr(consumed)), c.rest) << c.in << " step " << step;
+        }
+}
+
+TEST(DataDecoder, LfClientMayEndWithLfDotLf)
+{
+    bool done = false;
+    auto [out, consumed] = decode("a\n..b\n.\nQUIT\n", false, 1, &done);
+    EXPECT_TRUE(done);
+    EXPECT_EQ(out, "a\r\n.b\r\n");
+    EXPECT_EQ(consumed, std::string_view("a\n..b\n.\n").size());
+    // CRLF.CRLF ends it too; a bare CR never does.
+    EXPECT_EQ(decode("a\r\n.\r\n", false, 1).first, "a\r\n");
+    EXPECT_EQ(decode("a\r.\r\n.\n", false, 1).first, "a\r\n.\r\n");
+}
+
+TEST(DataDecoder, UnfinishedDataIsNotDone)
+{
+    DataDecoder decoder(true);
+    std::string out;
+    EXPECT_EQ(decoder.feed("a\r\n.", &out), 4u);
+    EXPECT_FALSE(decoder.done());
+    EXPECT_EQ(decoder.feed("\r", &out), 1u);
+    EXPECT_FALSE(decoder.done());
+    EXPECT_EQ(decoder.feed("\nNOOP\r\n", &out), 1u);
+    EXPECT_TRUE(decoder.done());
+    EXPECT_EQ(out, "a\r\n");
+}
+
+TEST(DataDecoder, DroppedTextStillFindsTheEnd)
+{
+    DataDecoder decoder(true);
+    const std::string big(100000, 'x');
+    EXPECT_EQ(decoder.feed(big, nullptr), big.size());
+    EXPECT_EQ(decoder.feed("\r\n.\r\nQUIT\r\n", nullptr), 5u);
+    EXPECT_TRUE(decoder.done());
+}
+
+TEST(DataDecoder, HeaderLinesAreCappedBodyLinesAreNot)
+{
+    const std::string ok_header = "Subject: " + std::string(DataDecoder::max_header_line - 9, 's') + "\r\n";
+    const std::string long_body = std::string(5000, 'b') + "\r\n";
+    DataDecoder fine(true);
+    std::string out;
+    fine.feed(ok_header + "\r\n" + long_body + ".\r\n", &out);
+    EXPECT_TRUE(fine.done());
+    EXPECT_FALSE(fine.header_line_too_long());
+
+    DataDecoder bad(true);
+    bad.feed("Subject: " + std::string(DataDecoder::max_header_line, 's') + "\r\n\r\nbody\r\n.\r\n", &out);
+    EXPECT_TRUE(bad.done());
+    EXPECT_TRUE(bad.header_line_too_long());
+}
+
+TEST(DataDecoder, RandomInputsRoundTripThroughTheWireForm)
+{
+    // Whatever a stored message holds, its wire form decodes to the same
+    // text with CRLF line ends, and the decoder stops right after the
+    // final ".".
+    std::mt19937 random(7);
+    const char alphabet[] = {'a', '.', '\r', '\n', ' '};
+    for (int round = 0; round < 2000; ++round) {
+        std::string message;
+        const int length = static_cast<int>(random() % 40);
+        for (int i = 0; i < length; ++i) message += alphabet[random() % sizeof alphabet];
+        const std::string wire = to_wire_data(message) + "QUIT\r\n";
+        bool done = false;
+        auto [out, consumed] = decode(wire, true, 1 + random() % 5, &done);
+        ASSERT_TRUE(done) << message;
+        EXPECT_EQ(std::string_view(wire).substr(consumed), "QUIT\r\n") << message;
+        EXPECT_EQ(out, normalize_crlf(message)) << message;
+    }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -83,6 +84,12 @@ public:
             if (l.size() < 4 || l[3] != '-') return out;
             out += "\n";
         }
+    }
+    // The server has sent something (or closed) that is not read yet.
+    bool readable()
+    {
+        pollfd p{fd_, POLLIN, 0};
+        return !buffer_.empty() || ::poll(&p, 1, 0) > 0;
     }
     std::string command(std::string_view text)
     {
@@ -189,7 +196,7 @@ TEST_F(SubmitServerTest, SmtpOverUnixSocket)
     EXPECT_EQ(c.command("RCPT TO:<b@example.org>"), "250 2.1.5 Ok");
     EXPECT_EQ(c.command("RCPT TO:<b@example.org>"), "250 2.1.5 Ok");
     EXPECT_EQ(c.command("DATA"), "354 End data with <CR><LF>.<CR><LF>");
-    c.send("Subject: hi\n\n..leading dot\nplain\r\n.\n");
+    c.send("Subject: hi\n\n..leading dot\nplain\r\n.\r\n");
     EXPECT_EQ(c.reply(), "250 2.0.0 Ok: queued as Q1");
     EXPECT_EQ(c.command("QUIT"), "221 2.0.0 Bye");
     EXPECT_EQ(c.line(), "<eof>");
@@ -246,7 +253,7 @@ TEST_F(SubmitServerTest, PipelinedOverTcp)
     auto got = messages();
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].door, "tcp");
-    EXPECT_EQ(got[0].submitter, "tcp:127.0.0.1");
+    EXPECT_EQ(got[0].submitter, current_user());  // the owner of the client's socket
 }
 
 TEST_F(SubmitServerTest, SizeLimits)
@@ -267,6 +274,156 @@ TEST_F(SubmitServerTest, SizeLimits)
     EXPECT_EQ(c.reply(), "552 5.3.4 Message size exceeds fixed limit");
     EXPECT_EQ(c.command("NOOP"), "250 2.0.0 Ok");  // the session goes on
     EXPECT_TRUE(messages().empty());
+}
+
+// SMTP smuggling, inbound: text with bare LFs around a "." from a client
+// that speaks CRLF stays inside its message; only CRLF.CRLF ends DATA.
+TEST_F(SubmitServerTest, BareLineEndsDoNotEndData)
+{
+    start();
+    Client c(socket_);
+    c.reply();
+    c.command("EHLO c");
+    for (std::string_view dot : {"\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r"}) {
+        c.command("MAIL FROM:<app@example.com>");
+        c.command("RCPT TO:<user@example.org>");
+        c.command("DATA");
+        c.send("Subject: s\r\n\r\ntext" + std::string(dot) +
+               "MAIL FROM:<evil@example.com>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\nforged\r\n.\r\n");
+        EXPECT_TRUE(starts_with(c.reply(), "250 2.0.0 Ok: queued as ")) << dot;
+    }
+    EXPECT_EQ(c.command("NOOP"), "250 2.0.0 Ok");  // nothing pipelined behind
+    auto got = messages();
+    ASSERT_EQ(got.size(), 4u);
+    for (const auto& m : got) {
+        EXPECT_EQ(m.recipients, std::vector<std::string>{"user@example.org"});
+        EXPECT_NE(m.data.find("text\r\n.\r\nMAIL FROM:<evil@example.com>\r\n"), std::string::npos) << m.data;
+        EXPECT_EQ(m.data.find_first_of('\n'), m.data.find("\r\n") + 1);  // CRLF throughout
+    }
+}
+
+TEST_F(SubmitServerTest, HeaderLinesLongerThan998AreRefused)
+{
+    start();
+    Client c(socket_);
+    c.reply();
+    c.command("EHLO c");
+    c.command("MAIL FROM:<a@example.com>");
+    c.command("RCPT TO:<b@example.org>");
+    c.command("DATA");
+    c.send("Subject: " + std::string(995, 's') + "\r\n\r\nbody\r\n.\r\n");
+    EXPECT_EQ(c.reply(), "554 5.6.0 Message header line longer than 998 characters (RFC 5322)");
+    c.command("MAIL FROM:<a@example.com>");
+    c.command("RCPT TO:<b@example.org>");
+    c.command("DATA");
+    // Body lines may be longer (within max_message_size).
+    c.send("Subject: " + std::string(989, 's') + "\r\n\r\n" + std::string(5000, 'b') + "\r\n.\r\n");
+    EXPECT_TRUE(starts_with(c.reply(), "250 "));
+    EXPECT_EQ(messages().size(), 1u);
+}
+
+// The door's memory budget: a message that would take it past the budget
+// is read to its end, dropped and answered 451 4.3.1; once the holder is
+// done, the same message goes through.
+TEST_F(SubmitServerTest, DataPastTheBudgetIsRefusedForNow)
+{
+    SubmitOptions o = defaults();
+    // Each message holds 3-4.25 MB (its text, the string's spare capacity,
+    // the claim's step); one user may hold 6 of the 8 MB: one fits, two do
+    // not.
+    o.max_message_size = 10 << 20;
+    o.data_budget = 8 << 20;
+    start(o);
+    auto open_data = [&](Client& c) {
+        c.reply();
+        c.command("EHLO c");
+        c.command("MAIL FROM:<a@example.com>");
+        c.command("RCPT TO:<b@example.org>");
+        EXPECT_TRUE(starts_with(c.command("DATA"), "354 "));
+    };
+    Client holder(socket_), other(socket_);
+    open_data(holder);
+    open_data(other);
+    const std::string line = std::string(999, 'x') + "\r\n";
+    std::string text = "Subject: big\r\n\r\n";
+    while (text.size() < (3u << 20)) text += line;
+    ASSERT_TRUE(holder.send(text));  // held: no end yet
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (server_->data_in_use() < (3u << 20) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(5ms);
+    ASSERT_GE(server_->data_in_use(), 3u << 20);
+    ASSERT_TRUE(other.send(text + ".\r\n"));
+    EXPECT_EQ(other.reply(), "451 4.3.1 Insufficient system resources, try again later");
+    ASSERT_TRUE(holder.send(".\r\n"));
+    EXPECT_TRUE(starts_with(holder.reply(), "250 "));
+    other.command("MAIL FROM:<a@example.com>");
+    other.command("RCPT TO:<b@example.org>");
+    other.command("DATA");
+    ASSERT_TRUE(other.send(text + ".\r\n"));
+    EXPECT_TRUE(starts_with(other.reply(), "250 "));
+    EXPECT_EQ(messages().size(), 2u);
+    EXPECT_EQ(server_->data_in_use(), 0u);
+}
+
+// DATA's deadline is not restarted by each byte: a client that sends a
+// byte now and then, each well within the timeout, is still cut off once
+// it falls below the minimum rate.
+TEST_F(SubmitServerTest, TricklingDataIsCutOff)
+{
+    SubmitOptions o = defaults();
+    o.timeout = 1s;
+    start(o);
+    Client c(socket_);
+    c.reply();
+    c.command("EHLO c");
+    c.command("MAIL FROM:<a@example.com>");
+    c.command("RCPT TO:<b@example.org>");
+    c.command("DATA");
+    const auto begin = std::chrono::steady_clock::now();
+    // A byte every 200 ms: never 1 s without progress.
+    while (std::chrono::steady_clock::now() - begin < 10s && c.send("x") && !c.readable())
+        std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(c.reply(), "421 4.4.2 mx.test Error: timeout exceeded");
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+    EXPECT_TRUE(messages().empty());
+}
+
+TEST_F(SubmitServerTest, AConversationHasATimeLimit)
+{
+    SubmitOptions o = defaults();
+    o.session_limit = 2s;
+    start(o);
+    Client c(socket_);
+    c.reply();
+    const auto begin = std::chrono::steady_clock::now();
+    std::string answer;
+    while (std::chrono::steady_clock::now() - begin < 10s) {
+        answer = c.command("NOOP");
+        if (answer != "250 2.0.0 Ok") break;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(answer, "421 4.4.2 mx.test Error: session time limit exceeded");
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+TEST_F(SubmitServerTest, OneUserCannotTakeEverySlot)
+{
+    SubmitOptions o = defaults();
+    o.max_clients = 4;  // three for one user
+    start(o);
+    Client a(socket_), b(socket_), c(socket_);
+    EXPECT_TRUE(starts_with(a.reply(), "220 "));
+    EXPECT_TRUE(starts_with(b.reply(), "220 "));
+    EXPECT_TRUE(starts_with(c.reply(), "220 "));
+    Client fourth(socket_);
+    EXPECT_EQ(fourth.reply(), "421 4.7.0 Too many connections from your user");
+    EXPECT_EQ(a.command("QUIT"), "221 2.0.0 Bye");
+    EXPECT_EQ(a.line(), "<eof>");
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (server_->active_sessions() > 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(5ms);
+    Client later(socket_);
+    EXPECT_TRUE(starts_with(later.reply(), "220 "));
 }
 
 TEST_F(SubmitServerTest, SequenceAndSyntaxErrors)
