@@ -242,7 +242,9 @@ const std::vector<ConfigKey>& build_keys()
          assign_password_command<M>},
         {K::mailbox, "auth", "auto", "auto, user, plain or apop", assign<&M::auth, mailbox_auth_kind>},
         {K::mailbox, "maildir", "/var/mail/NAME",
-         "Maildir the messages go to (cur/ new/ tmp/ created if missing)", assign<&M::maildir, path_kind>},
+         "Maildir the messages go to (cur/ new/ tmp/ created if missing; links and parts of another owner "
+         "refused)",
+         assign<&M::maildir, path_kind>},
         {K::mailbox, "interval", "5m", "how often the mailbox is fetched",
          assign<&M::interval, duration_kind>},
         {K::mailbox, "keep", "no", "no: DELE each message once it is safe on disk",

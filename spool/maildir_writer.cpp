@@ -1,5 +1,6 @@
 #include "spool/maildir_writer.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -26,26 +27,85 @@ Error io_error(const std::string& what, int err)
                       what + ": " + std::strerror(err));
 }
 
-Status make_dir(const std::filesystem::path& dir)
+constexpr int kDirectoryFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+// "maildir X: new is a symbolic link, refusing": the Maildir is set up in a
+// way mailqd will not write to; an admin (or the mailbox's owner) must act.
+Error refused(const std::filesystem::path& maildir, const std::string& why)
 {
-    if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) {
-        struct stat st {};
-        if (::stat(dir.c_str(), &st) != 0) return io_error(dir.string(), errno);
-        if (!S_ISDIR(st.st_mode)) return make_error(ErrorKind::io, dir.string() + ": not a directory");
-        return {};
-    }
-    return io_error("mkdir " + dir.string(), errno);
+    return make_error(ErrorKind::config, "maildir " + maildir.string() + ": " + why + ", refusing");
 }
 
-Status fsync_path(const std::filesystem::path& dir)
+// Why openat(dir, name, O_DIRECTORY|O_NOFOLLOW) failed with ENOTDIR or ELOOP:
+// Linux answers ENOTDIR for a link too (even a dangling one) when O_DIRECTORY
+// is given, ELOOP without it; so the name itself is asked.
+std::string why_not_a_directory(int dir, const char* name)
 {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return io_error("open " + dir.string(), errno);
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) return io_error("fsync " + dir.string(), err);
-    return {};
+    struct stat st {};
+    if (::fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        return "is a symbolic link";
+    return "is not a directory";
+}
+
+// The configured path's last component, opened without following a link.
+// The directories above it are created if missing and followed: where the
+// Maildir lives is the admin's choice, what it is (the last component, which
+// a home Maildir's owner can replace) is checked.
+Result<UniqueFd> open_root(const std::filesystem::path& maildir)
+{
+    const std::filesystem::path path = maildir.has_filename() ? maildir : maildir.parent_path();  // "x/"
+    const std::string name = path.filename().string();
+    if (name.empty() || name == "." || name == "..")
+        return make_error(ErrorKind::config, "maildir " + maildir.string() + ": does not name a directory");
+    const std::filesystem::path parent = path.has_parent_path() ? path.parent_path() : ".";
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return make_error(ErrorKind::io, "mkdir " + parent.string() + ": " + ec.message());
+    UniqueFd above(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!above) return io_error("open " + parent.string(), errno);
+    if (::mkdirat(above.get(), name.c_str(), 0700) != 0 && errno != EEXIST)
+        return io_error("mkdir " + maildir.string(), errno);
+    UniqueFd root(::openat(above.get(), name.c_str(), kDirectoryFlags));
+    if (!root) {
+        const int err = errno;
+        if (err == ELOOP || err == ENOTDIR)
+            return refused(maildir,
+                           "the Maildir directory " + why_not_a_directory(above.get(), name.c_str()));
+        return io_error("open " + maildir.string(), err);
+    }
+    return root;
+}
+
+// cur/, new/ or tmp/: a directory (not a link) of the Maildir's owner. A
+// missing one is made only in a Maildir of mailqd's own: in anyone else's it
+// would belong to mailqd, and the owner is the one to make it.
+Result<UniqueFd> open_part(const std::filesystem::path& maildir, int root, const struct stat& owner,
+                           const char* name)
+{
+    UniqueFd part(::openat(root, name, kDirectoryFlags));
+    if (!part && errno == ENOENT) {
+        if (owner.st_uid != ::geteuid())
+            return make_error(ErrorKind::config, "maildir " + maildir.string() + ": " + name +
+                                                     " is missing and the Maildir directory belongs to uid " +
+                                                     std::to_string(owner.st_uid) + ", not to mailqd (uid " +
+                                                     std::to_string(::geteuid()) +
+                                                     "): its owner must create it");
+        if (::mkdirat(root, name, 0700) != 0 && errno != EEXIST)
+            return io_error("mkdir " + (maildir / name).string(), errno);
+        part = UniqueFd(::openat(root, name, kDirectoryFlags));
+    }
+    if (!part) {
+        const int err = errno;
+        if (err == ELOOP || err == ENOTDIR)
+            return refused(maildir, name + (" " + why_not_a_directory(root, name)));
+        return io_error("open " + (maildir / name).string(), err);
+    }
+    struct stat st {};
+    if (::fstat(part.get(), &st) != 0) return io_error("stat " + (maildir / name).string(), errno);
+    if (st.st_uid != owner.st_uid)
+        return refused(maildir, std::string(name) + " belongs to uid " + std::to_string(st.st_uid) +
+                                    ", the Maildir directory to uid " + std::to_string(owner.st_uid));
+    return part;
 }
 
 // Returns 0 or the errno of the failed write.
@@ -64,14 +124,14 @@ int write_all(int fd, std::string_view data)
 
 // Creates tmp/NAME exclusively and writes it; returns the open descriptor
 // (to be fsynced) or -errno. Removes the file on failure.
-int write_tmp_file(const std::filesystem::path& file, std::string_view message)
+int write_tmp_file(int tmp, const std::string& name, std::string_view message)
 {
-    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = ::openat(tmp, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return -errno;
     int err = write_all(fd, message);
     if (err != 0) {
         ::close(fd);
-        ::unlink(file.c_str());
+        ::unlinkat(tmp, name.c_str(), 0);
         return -err;
     }
 #ifdef SYNC_FILE_RANGE_WRITE
@@ -139,22 +199,30 @@ std::uint64_t maildir_virtual_size(std::string_view message)
     return size;
 }
 
-MaildirWriter::MaildirWriter(std::filesystem::path root)
-    : root_(std::move(root)), host_(maildir_safe_host(local_host_name()))
+MaildirWriter::MaildirWriter(std::filesystem::path root, UniqueFd tmp, UniqueFd fresh)
+    : root_(std::move(root)),
+      tmp_(std::move(tmp)),
+      new_(std::move(fresh)),
+      host_(maildir_safe_host(local_host_name()))
 {
 }
 
 Result<MaildirWriter> MaildirWriter::open(const std::filesystem::path& maildir)
 {
     if (maildir.empty()) return make_error(ErrorKind::config, "maildir: empty path");
-    std::error_code ec;
-    std::filesystem::create_directories(maildir, ec);
-    if (ec) return make_error(ErrorKind::io, "mkdir " + maildir.string() + ": " + ec.message());
-    for (const char* sub : {"cur", "new", "tmp"}) {
-        Status made = make_dir(maildir / sub);
-        if (!made) return made.error();
-    }
-    return MaildirWriter(maildir);
+    auto root = open_root(maildir);
+    if (!root) return root.error();
+    struct stat owner {};
+    if (::fstat(root->get(), &owner) != 0) return io_error("stat " + maildir.string(), errno);
+    // cur/ is only checked: mailqd never writes there, a reader (Dovecot,
+    // mailqctl inbox) moves messages into it.
+    auto cur = open_part(maildir, root->get(), owner, "cur");
+    if (!cur) return cur.error();
+    auto fresh = open_part(maildir, root->get(), owner, "new");
+    if (!fresh) return fresh.error();
+    auto tmp = open_part(maildir, root->get(), owner, "tmp");
+    if (!tmp) return tmp.error();
+    return MaildirWriter(maildir, std::move(*tmp), std::move(*fresh));
 }
 
 // "<sec>.M<usec>P<pid>Q<counter>.<host>,S=<size>,W=<vsize>": the modern
@@ -175,18 +243,28 @@ Result<std::vector<std::string>> MaildirWriter::deliver(const std::vector<std::s
     return deliver(messages, {});
 }
 
-// "X<hex>." inside the unique part, before the host.
+// "X<hex>." inside the unique part, before the host. The scan reads the new/
+// that open() checked, through a descriptor of its own (openat ".", not dup:
+// a dup would share, and move, the directory offset).
 std::unordered_map<std::string, std::string> MaildirWriter::tagged_in_new() const
 {
     std::unordered_map<std::string, std::string> found;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(root_ / "new", ec)) {
-        const std::string name = entry.path().filename().string();
+    const int fd = ::openat(new_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return found;
+    DIR* dir = ::fdopendir(fd);
+    if (dir == nullptr) {
+        ::close(fd);
+        return found;
+    }
+    while (const dirent* entry = ::readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (name == "." || name == "..") continue;
         const auto dot = name.find('.', name.find('.') + 1);  // the one before the host
         const auto x = name.rfind('X', dot);
         if (dot == std::string::npos || x == std::string::npos || x < name.find('Q')) continue;
         found.emplace(name.substr(x + 1, dot - x - 1), name);
     }
+    ::closedir(dir);  // closes fd
     return found;
 }
 
@@ -195,11 +273,11 @@ Result<std::vector<std::string>> MaildirWriter::deliver(const std::vector<std::s
 {
     std::vector<std::string> names;
     names.reserve(messages.size());
-    const auto tmp = root_ / "tmp";
+    const auto tmp = root_ / "tmp";  // for error messages only
     const auto fresh = root_ / "new";
     auto undo = [&](std::size_t renamed) {
         for (std::size_t i = 0; i < names.size(); ++i)
-            ::unlink(((i < renamed ? fresh : tmp) / names[i]).c_str());
+            ::unlinkat(i < renamed ? new_.get() : tmp_.get(), names[i].c_str(), 0);
     };
     auto fail = [&](const std::string& what, int err, std::size_t renamed) {
         undo(renamed);
@@ -211,7 +289,7 @@ Result<std::vector<std::string>> MaildirWriter::deliver(const std::vector<std::s
         int err = 0;
         for (std::size_t i = first; i < last && err == 0; ++i) {
             std::string name = unique_name(messages[i], i < tags.size() ? tags[i] : std::string());
-            int fd = write_tmp_file(tmp / name, messages[i]);
+            int fd = write_tmp_file(tmp_.get(), name, messages[i]);
             if (fd < 0)
                 err = -fd;
             else {
@@ -223,15 +301,10 @@ Result<std::vector<std::string>> MaildirWriter::deliver(const std::vector<std::s
         if (err != 0 || sync_err != 0) return fail("write " + tmp.string(), err != 0 ? err : sync_err, 0);
     }
     for (std::size_t i = 0; i < names.size(); ++i)
-        if (::rename((tmp / names[i]).c_str(), (fresh / names[i]).c_str()) != 0)
+        if (::renameat(tmp_.get(), names[i].c_str(), new_.get(), names[i].c_str()) != 0)
             return fail("rename into " + fresh.string(), errno, i);
-    if (!names.empty()) {
-        Status synced = fsync_path(fresh);
-        if (!synced) {
-            undo(names.size());
-            return synced.error().context("maildir " + root_.string());
-        }
-    }
+    if (!names.empty() && ::fsync(new_.get()) != 0)
+        return fail("fsync " + fresh.string(), errno, names.size());
     return names;
 }
 

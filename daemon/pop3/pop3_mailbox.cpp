@@ -163,8 +163,14 @@ awaitable<MailboxPullOutcome> pull_mailbox(Pop3Options options, std::filesystem:
     const auto started = std::chrono::steady_clock::now();
     MailboxPullOutcome outcome;
     auto opened = MaildirWriter::open(maildir);
-    if (!opened) {
+    const bool refused = !opened;
+    if (refused) {
+        // A Maildir that is refused (a link, a part of another uid) or cannot
+        // be opened: the server is not contacted, so nothing is fetched or
+        // deleted. One line for the admin to act on, instead of the pull line.
         outcome.result.error = opened.error();
+        spdlog::error("mailbox={} status=error error=\"{}\" (the server was not contacted)", options.name,
+                      opened.error().message);
     } else {
         auto sink = std::make_shared<BatchSink>(BatchSink{
             options.name, std::make_shared<MaildirWriter>(std::move(*opened)), book.record, {}, blocking});
@@ -190,8 +196,9 @@ awaitable<MailboxPullOutcome> pull_mailbox(Pop3Options options, std::filesystem:
     Status recorded = co_await std::move(record);
     if (!recorded)
         spdlog::error("mailbox={} cannot record the pull: {}", options.name, recorded.error().message);
-    log_pull(options, result,
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!refused)
+        log_pull(options, result,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     co_return outcome;
 }
 

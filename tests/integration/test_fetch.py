@@ -109,3 +109,34 @@ def test_mailbox_added_on_reload_is_pulled(daemon, dovecot, tmp_path):
     out = d.ctl("fetch", "later")
     assert out.returncode == 0 and out.stdout == "later: 0 new\n", (out.stdout, out.stderr)
     d.stop()
+
+
+def test_symlinked_maildir_is_refused_and_nothing_reaches_the_spool(daemon, dovecot, tmp_path):
+    """Issue 12 item 2: the owner of a home Maildir links its new/ to mailqd's
+    spool incoming/ and its tmp/ to the spool's tmp/. Fetched mail would be
+    taken in as submissions and relayed to whatever its headers say. The
+    Maildir is refused with one error line per pull, the server is not
+    touched (nothing DELEd), and nothing reaches the spool or the queue."""
+    messages = [sample_message(i) for i in range(3)]
+    dovecot.add_messages(messages)
+    d = daemon()
+    maildir = tmp_path / "home" / "Maildir"
+    (maildir / "cur").mkdir(parents=True)
+    os.symlink(d.spool / "incoming", maildir / "new")
+    os.symlink(d.spool / "tmp", maildir / "tmp")
+    d.write_config({"mailbox.qq": mailbox_section(dovecot, maildir, secret_file(tmp_path, TEST_PASSWORD))})
+    d.signal(signal.SIGHUP)
+    d.wait_log("1 mailboxes")
+
+    refusal = f"maildir {maildir}: new is a symbolic link, refusing"
+    out = d.ctl("fetch", "qq")  # waits for a whole pull
+    assert out.returncode == 75, (out.returncode, out.stdout, out.stderr)
+    assert refusal in out.stderr
+    qq = stats_for(d, "qq")
+    assert qq["last_error"] == refusal and qq["fetched"] == 0
+    assert len(dovecot.server_messages()) == 3
+    assert sorted(os.listdir(d.spool / "incoming")) == [] and sorted(os.listdir(d.spool / "tmp")) == []
+    assert d.list() == []
+    lines = [line for line in d.log_text().splitlines() if "mailbox=qq" in line]
+    assert lines and all(" error: " in line and refusal in line for line in lines), lines
+    d.stop()

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "spool/maildir_writer.hpp"
 
@@ -12,6 +13,10 @@ namespace mailqd {
 namespace {
 
 namespace fs = std::filesystem;
+
+// It owns descriptors of tmp/ and new/: moved, never copied.
+static_assert(!std::is_copy_constructible_v<MaildirWriter> && !std::is_copy_assignable_v<MaildirWriter>);
+static_assert(std::is_nothrow_move_constructible_v<MaildirWriter>);
 
 class MaildirWriterTest : public ::testing::Test {
 protected:
@@ -58,7 +63,140 @@ TEST_F(MaildirWriterTest, RefusesAFileWhereADirectoryShouldBe)
     std::ofstream(dir_ / "m" / "new") << "x";
     auto writer = MaildirWriter::open(dir_ / "m");
     ASSERT_FALSE(writer);
-    EXPECT_NE(writer.error().message.find("not a directory"), std::string::npos);
+    EXPECT_NE(writer.error().message.find("new is not a directory, refusing"), std::string::npos)
+        << writer.error().message;
+    EXPECT_EQ(writer.error().kind, ErrorKind::config);
+}
+
+// Issue 12 item 2: the owner of a home Maildir links its parts into mailqd's
+// spool (tmp -> spool/tmp, new -> spool/incoming): fetched mail would become
+// submissions, relayed to whatever its headers say. Each part is refused as
+// a link, and nothing is created where the link points.
+class MaildirLinkTest : public MaildirWriterTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(MaildirLinkTest, RefusesALinkedPart)
+{
+    const std::string part = GetParam();
+    const fs::path maildir = dir_ / "m";
+    const fs::path target = dir_ / "spool" / "incoming";
+    fs::create_directories(target);
+    for (const char* sub : {"cur", "new", "tmp"})
+        if (sub != part) fs::create_directories(maildir / sub);
+    fs::create_directory_symlink(target, maildir / part);
+
+    auto writer = MaildirWriter::open(maildir);
+    ASSERT_FALSE(writer) << "opened a Maildir whose " << part << "/ is a symbolic link";
+    EXPECT_EQ(writer.error().kind, ErrorKind::config);
+    EXPECT_EQ(writer.error().message,
+              "maildir " + maildir.string() + ": " + part + " is a symbolic link, refusing");
+    EXPECT_EQ(count(target), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Parts, MaildirLinkTest, ::testing::Values("tmp", "new", "cur"),
+                         [](const auto& info) { return std::string(info.param); });
+
+// The last component of the configured path is what a home Maildir's owner
+// can replace, so it must not be a link (with or without a trailing slash).
+TEST_F(MaildirWriterTest, RefusesAMaildirThatIsASymbolicLink)
+{
+    for (const char* sub : {"cur", "new", "tmp"}) fs::create_directories(dir_ / "real" / sub);
+    fs::create_directory_symlink(dir_ / "real", dir_ / "link");
+    for (const fs::path& path : {dir_ / "link", dir_ / "link" / ""}) {
+        auto writer = MaildirWriter::open(path);
+        ASSERT_FALSE(writer) << "opened " << path;
+        EXPECT_EQ(writer.error().kind, ErrorKind::config);
+        EXPECT_NE(writer.error().message.find(": the Maildir directory is a symbolic link, refusing"),
+                  std::string::npos)
+            << writer.error().message;
+    }
+}
+
+// Links above the last component are the admin's choice (a /var/mail that
+// is a link to another disk): followed.
+TEST_F(MaildirWriterTest, FollowsLinksAboveTheMaildir)
+{
+    fs::create_directories(dir_ / "disk");
+    fs::create_directory_symlink(dir_ / "disk", dir_ / "mail");
+    auto writer = MaildirWriter::open(dir_ / "mail" / "box");
+    ASSERT_TRUE(writer) << writer.error().message;
+    ASSERT_TRUE(writer->deliver_one("x\n"));
+    EXPECT_EQ(count(dir_ / "disk" / "box" / "new"), 1u);
+}
+
+// The writer keeps the tmp/ and new/ it checked: swapping them for links
+// afterwards sends nothing elsewhere, and tagged_in_new reads the same new/.
+TEST_F(MaildirWriterTest, PartsSwappedForLinksAfterOpenChangeNothing)
+{
+    const fs::path maildir = dir_ / "m";
+    const fs::path spool = dir_ / "spool";
+    fs::create_directories(spool / "tmp");
+    fs::create_directories(spool / "incoming");
+    std::ofstream(spool / "incoming" / "1.M1P1Q1Xfeedfeedfeedfeed.host,S=2,W=3") << "x\n";
+    auto writer = MaildirWriter::open(maildir);
+    ASSERT_TRUE(writer) << writer.error().message;
+    fs::rename(maildir / "tmp", maildir / "tmp.old");
+    fs::rename(maildir / "new", maildir / "new.old");
+    fs::create_directory_symlink(spool / "tmp", maildir / "tmp");
+    fs::create_directory_symlink(spool / "incoming", maildir / "new");
+
+    auto names = writer->deliver({"one\n"}, {"00000000000000aa"});
+    ASSERT_TRUE(names) << names.error().message;
+    EXPECT_EQ(count(spool / "tmp"), 0u);
+    EXPECT_EQ(count(spool / "incoming"), 1u);  // only the file that was there
+    EXPECT_EQ(read(maildir / "new.old" / names->front()), "one\n");
+    const auto tagged = writer->tagged_in_new();
+    EXPECT_EQ(tagged.size(), 1u);
+    EXPECT_EQ(tagged.count("00000000000000aa"), 1u);
+}
+
+// A Maildir belongs to one user, as when local(8) or Dovecot deliver as that
+// user: a part of another uid is refused. Needs root to hand out files.
+TEST_F(MaildirWriterTest, RefusesAPartOfAnotherUidThanTheMaildir)
+{
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a directory to another uid";
+    const fs::path maildir = dir_ / "m";
+    for (const char* sub : {"cur", "new", "tmp"}) fs::create_directories(maildir / sub);
+    ASSERT_EQ(::chown(maildir.c_str(), 4242, 4242), 0);
+    for (const char* sub : {"cur", "tmp"}) ASSERT_EQ(::chown((maildir / sub).c_str(), 4242, 4242), 0);
+    // new/ stays root's, which is not the Maildir's owner.
+    auto writer = MaildirWriter::open(maildir);
+    ASSERT_FALSE(writer) << "opened a Maildir whose new/ belongs to another uid";
+    EXPECT_EQ(writer.error().kind, ErrorKind::config);
+    EXPECT_EQ(writer.error().message,
+              "maildir " + maildir.string() +
+                  ": new belongs to uid 0, the Maildir directory to uid 4242, refusing");
+}
+
+// A home Maildir, all of it its user's: fine.
+TEST_F(MaildirWriterTest, AcceptsAMaildirWhollyOfAnotherUser)
+{
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a directory to another uid";
+    const fs::path maildir = dir_ / "m";
+    for (const char* sub : {"cur", "new", "tmp"}) fs::create_directories(maildir / sub);
+    for (const fs::path& p : {maildir, maildir / "cur", maildir / "new", maildir / "tmp"})
+        ASSERT_EQ(::chown(p.c_str(), 4242, 4242), 0);
+    auto writer = MaildirWriter::open(maildir);
+    ASSERT_TRUE(writer) << writer.error().message;
+    ASSERT_TRUE(writer->deliver_one("x\n"));
+    EXPECT_EQ(count(maildir / "new"), 1u);
+}
+
+// mailqd would own a part it made in someone else's Maildir (and refuse it
+// the next time): it leaves that to the owner.
+TEST_F(MaildirWriterTest, DoesNotCreateAPartInAnotherUsersMaildir)
+{
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a directory to another uid";
+    const fs::path maildir = dir_ / "m";
+    for (const char* sub : {"cur", "new"}) fs::create_directories(maildir / sub);
+    for (const fs::path& p : {maildir, maildir / "cur", maildir / "new"})
+        ASSERT_EQ(::chown(p.c_str(), 4242, 4242), 0);
+    auto writer = MaildirWriter::open(maildir);
+    ASSERT_FALSE(writer) << "made tmp/ in a Maildir of uid 4242";
+    EXPECT_EQ(writer.error().kind, ErrorKind::config);
+    EXPECT_NE(writer.error().message.find("tmp is missing and the Maildir directory belongs to uid 4242"),
+              std::string::npos)
+        << writer.error().message;
+    EXPECT_FALSE(fs::exists(maildir / "tmp"));
 }
 
 TEST_F(MaildirWriterTest, BatchLandsInNewWithExactContentAndUniqueNames)
