@@ -245,8 +245,18 @@ std::vector<std::string> Scheduler::expiry_replies(const Delivery& delivery)
 std::optional<OutgoingMessage> Scheduler::prepare(Delivery& delivery)
 {
     auto sendable = reader_.sendable(delivery.message_id);
-    if (!sendable) {  // deleted meanwhile (or unreadable: it stays due)
+    if (!sendable && sendable.error().kind == ErrorKind::not_found) {  // deleted meanwhile
         release(delivery);
+        return std::nullopt;
+    }
+    if (!sendable) {
+        // Unreadable (a damaged page, an I/O error): deferred with the
+        // backoff like any temporary failure, not handed straight back to be
+        // read again on the next pass.
+        spdlog::error("{}: the queued message cannot be read: {}", delivery.message_id,
+                      sendable.error().message);
+        recorder_.defer(delivery, "", "", "the queued message cannot be read: " + sendable.error().message,
+                        0.5, std::chrono::seconds(0));
         return std::nullopt;
     }
     const auto& states = sendable->recipients;

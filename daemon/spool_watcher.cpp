@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <set>
 
 #include "daemon/net/spawn.hpp"
@@ -17,6 +18,15 @@ namespace mailqd {
 namespace {
 // A spool file's name is chosen by whoever dropped it: outside text.
 std::string shown(const std::string& name) { return printable(name, 200); }
+
+// co_spawn default-constructs its result for the exception path: hence the
+// optional (never empty once awaited).
+awaitable<std::optional<Result<NewMessage>>> read_here(const SpoolDir& spool, std::string name,
+                                                       std::uint64_t max_size, std::string hostname)
+{
+    co_return spool.read(name, max_size, hostname);
+}
+
 }  // namespace
 
 struct SpoolWatcher::Impl : std::enable_shared_from_this<Impl> {
@@ -52,6 +62,9 @@ struct SpoolWatcher::Impl : std::enable_shared_from_this<Impl> {
     std::size_t active = 0;
     bool retry_armed = false;
     bool stopped = false;
+    // Reading and parsing a file (up to max_message_size, and the owner's
+    // name from NSS) happens here, not on the io thread.
+    asio::thread_pool reading{1};
 };
 
 SpoolWatcher::SpoolWatcher(asio::any_io_executor executor, SpoolDir spool, Store& reader, Intake& intake,
@@ -157,7 +170,12 @@ void SpoolWatcher::Impl::start_next()
 
 awaitable<void> SpoolWatcher::Impl::process(std::string name)
 {
-    auto message = spool.read(name, options.max_message_size, options.hostname);
+    auto self = shared_from_this();
+    awaitable<std::optional<Result<NewMessage>>> op = asio::co_spawn(
+        reading, read_here(spool, name, options.max_message_size, options.hostname), use_awaitable);
+    std::optional<Result<NewMessage>> read = co_await std::move(op);
+    if (stopped) co_return;
+    Result<NewMessage>& message = *read;
     if (!message) {
         read_failed(name, message.error());
         co_return;
@@ -166,8 +184,8 @@ awaitable<void> SpoolWatcher::Impl::process(std::string name)
         // Committed before a crash that came ahead of the unlink.
         spdlog::info("{}: spool file {} was queued already, removing it", *id, shown(name));
     } else {
-        auto op = intake.accept(std::move(*message));  // named: see store_async.hpp
-        auto accepted = co_await std::move(op);
+        auto accept = intake.accept(std::move(*message));  // named: see store_async.hpp
+        auto accepted = co_await std::move(accept);
         if (!accepted) {
             if (accepted.error().kind == ErrorKind::bad_message)
                 quarantine(name, accepted.error().message);

@@ -30,6 +30,10 @@ RecipientState message_state(const std::vector<RecipientState>& recipients);
 std::string format_time(TimePoint t);
 std::optional<TimePoint> parse_time(std::string_view text);
 
+// Recipients one message may have, at every door (RFC 5321 4.5.3.1.8 asks
+// for at least 100): a bound on abuse, not on mailings.
+inline constexpr std::size_t max_recipients = 1000;
+
 // What an intake door hands to the daemon's Intake, and Intake to the store.
 struct NewMessage {
     std::string sender;                   // "" for the null sender <>

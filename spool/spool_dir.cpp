@@ -148,6 +148,10 @@ Result<NewMessage> message_from(const std::string& raw, const std::string& hostn
     if (!headers) return headers.error();
     auto envelope = envelope_from_headers(*headers, hostname);
     if (!envelope) return envelope.error();
+    if (envelope->recipients.size() > max_recipients)
+        return make_error(ErrorKind::bad_message, std::to_string(envelope->recipients.size()) +
+                                                      " recipients; at most " +
+                                                      std::to_string(max_recipients));
     NewMessage m;
     m.sender = std::move(envelope->sender);
     m.recipients = std::move(envelope->recipients);

@@ -32,7 +32,6 @@ struct SessionParams {
 
 // Limits of a conversation (not configurable: they only bound abuse).
 inline constexpr std::size_t max_command_line = 4096;
-inline constexpr std::size_t max_recipients = 1000;
 inline constexpr unsigned max_errors = 10;
 inline constexpr std::size_t max_pending_replies = 16 * 1024;  // bytes
 // DATA may take the timeout plus the time its bytes take at this rate

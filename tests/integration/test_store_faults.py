@@ -15,7 +15,8 @@ import subprocess
 
 import pytest
 
-from conftest import wait_until
+from conftest import free_port, wait_until
+from smtp_servers import start_aiosmtpd
 
 MESSAGE = "From: a@example.org\r\nTo: b@example.org\r\nSubject: fault\r\n\r\nhello\r\n"
 
@@ -161,3 +162,42 @@ def test_queue_files_are_private_whatever_the_umask(daemon):
         path = d.database.parent / name
         assert path.exists(), path
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (name, oct(path.stat().st_mode))
+
+
+def test_unreadable_message_is_deferred_not_retried_at_once(daemon, tmp_path):
+    """A queued message whose text cannot be read (damaged overflow pages)
+    is deferred with the backoff and the reason, not handed back to be read
+    again on the scheduler's next pass (every 25 ms)."""
+    closed = free_port()
+    d = daemon(sections={"relay.default": {"port": closed, "timeout": "5s"}})
+    marker = b"UNREADABLE-BODY-"
+    body = ((marker * 4).decode() + "\r\n") * 5000  # 330 KB: on overflow pages of its own
+    out = d.ctl("submit", "-f", "a@example.org", "b@example.org",
+                input=f"From: a@example.org\r\nSubject: big\r\n\r\n{body}".encode())
+    qid = submitted_id(out)
+    wait_until(lambda: d.show(qid)["recipients"][0]["state"] == "deferred", what="the first attempt")
+    d.stop()  # the WAL is checkpointed into the file and removed
+    data = bytearray(d.database.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big") or 65536
+    # Every overflow page of the text (nothing but text after its 4-byte
+    # next-page number) gets a next-page number past the end of the file.
+    line = (marker * 4) + b"\r\n"
+    windows = {(line * 4)[i:i + 64] for i in range(len(line))}
+    overflow = [p for p in range(page_size, len(data), page_size) if bytes(data[p + 4:p + 68]) in windows]
+    assert len(overflow) > 10, len(overflow)
+    for p in overflow:
+        data[p:p + 4] = b"\xff\xff\xff\xff"
+    d.database.write_bytes(bytes(data))
+    with start_aiosmtpd(tmp_path / "srv") as srv:
+        d.write_config({"relay.default": {"port": srv.port, "timeout": "5s"}})
+        d.start()
+        assert d.ctl("retry", qid).returncode == 0
+        wait_until(lambda: "cannot be read" in d.show(qid)["recipients"][0]["last_reply"],
+                   what="the unreadable message deferred")
+        recipient = d.show(qid)["recipients"][0]
+        assert recipient["state"] == "deferred", recipient
+        assert "the queued message cannot be read" in recipient["last_reply"], recipient
+        log = d.log_text()
+        assert log.count(f"{qid}: the queued message cannot be read") == 1, log[-2000:]
+        assert srv.messages() == []  # nothing half-read was sent
+        d.stop()  # before its relay goes

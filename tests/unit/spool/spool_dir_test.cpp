@@ -130,6 +130,17 @@ TEST_F(SpoolIntake, BadMessages)
     }
 }
 
+TEST_F(SpoolIntake, AtMostMaxRecipients)
+{
+    std::string to = "To: r0@example.org";
+    for (std::size_t i = 1; i <= max_recipients; ++i) to += ",\n r" + std::to_string(i) + "@example.org";
+    put("many", "From: a@example.com\n" + to + "\n\nbody\n");
+    auto m = read("many");
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error().kind, ErrorKind::bad_message);
+    EXPECT_EQ(m.error().message, "1001 recipients; at most 1000");
+}
+
 TEST_F(SpoolIntake, RefusesLinksAndOddFiles)
 {
     std::ofstream(base_ / "secret") << "To: a@example.com\n\nsecret\n";
