@@ -35,7 +35,8 @@ public:
           options_(std::move(options)),
           callbacks_(std::move(callbacks)),
           tls_(std::move(tls)),
-          conn_(executor, options_.timeout, options_.trace, "mailbox=" + options_.name, options_.secret)
+          conn_(executor, options_.timeout, options_.pull_limit, options_.trace, "mailbox=" + options_.name,
+                options_.secret)
     {
     }
 
@@ -349,6 +350,12 @@ awaitable<Status> Pop3Session::retrieve_one(const ServerMessage& m, std::vector<
     // LIST sizes are the server's own count; allow some slack over it.
     const std::uint64_t bound = std::max(m.size, options_.max_size) + m.size / 8 + 64 * 1024;
     Status read = co_await conn_.read_multiline(fetched.data, bound);
+    if (!read && read.error().kind == ErrorKind::bad_message) {
+        // Larger than LIST said and than max_size: left on the server,
+        // reported like any message too big.
+        result_.too_big.push_back({m.uidl, std::max<std::uint64_t>(bound, m.size)});
+        co_return Status{};
+    }
     if (!read) co_return read.error().context(what);
     out.push_back(std::move(fetched));
     co_return Status{};

@@ -41,6 +41,9 @@ struct Pop3Options {
     std::string secret;
     MailboxAuth auth = MailboxAuth::automatic;
     std::chrono::seconds timeout{60};  // per read, write, connect, handshake
+    // A whole pull, however busy (not a config key: it bounds a server that
+    // trickles without end; batches already committed stay committed).
+    std::chrono::seconds pull_limit{3600};
     bool keep = false;
     std::uint64_t max_size = 50ull << 20;
     bool trace = false;  // log.protocol_trace: the conversation at debug level

@@ -8,11 +8,12 @@ namespace {
 
 constexpr std::size_t kMaxStatusLine = 4096;
 
-TransportOptions transport_options(std::chrono::seconds timeout, bool trace, const std::string& log_name,
-                                   const std::string& secret)
+TransportOptions transport_options(std::chrono::seconds timeout, std::chrono::seconds pull_limit, bool trace,
+                                   const std::string& log_name, const std::string& secret)
 {
     TransportOptions options;
     options.timeout = timeout;
+    options.session_deadline = Transport::Clock::now() + pull_limit;
     options.trace = trace;
     options.trace_prefix = "pop3 " + log_name;
     options.secret = secret;
@@ -21,9 +22,12 @@ TransportOptions transport_options(std::chrono::seconds timeout, bool trace, con
 
 }  // namespace
 
-Pop3Connection::Pop3Connection(asio::any_io_executor executor, std::chrono::seconds timeout, bool trace,
-                               std::string log_name, std::string secret)
-    : timeout_(timeout), transport_(std::move(executor), transport_options(timeout, trace, log_name, secret))
+Pop3Connection::Pop3Connection(asio::any_io_executor executor, std::chrono::seconds timeout,
+                               std::chrono::seconds pull_limit, bool trace, std::string log_name,
+                               std::string secret)
+    : timeout_(timeout),
+      pull_limit_(pull_limit),
+      transport_(std::move(executor), transport_options(timeout, pull_limit, trace, log_name, secret))
 {
 }
 
@@ -40,6 +44,9 @@ Error Pop3Connection::failure(const std::string& what, const IoResult& result)
     usable_ = false;
     switch (result.status) {
         case IoStatus::timeout:
+            if (transport_.session_expired())
+                return make_error(ErrorKind::temporary, what + ": the pull took longer than " +
+                                                            std::to_string(pull_limit_.count()) + "s");
             return make_error(ErrorKind::temporary,
                               what + ": timeout after " + std::to_string(timeout_.count()) + "s");
         case IoStatus::eof: return make_error(ErrorKind::temporary, what + ": connection closed by server");
@@ -94,20 +101,30 @@ awaitable<Result<Pop3Status>> Pop3Connection::read_status()
     co_return std::move(*status);
 }
 
+// Past max_bytes the answer is still read to its end, decoded into a
+// scratch buffer that is emptied each time, so the session can go on with
+// the next command: a server whose LIST understated a message costs that
+// message, not the pull.
 awaitable<Status> Pop3Connection::read_multiline(std::string& out, std::uint64_t max_bytes)
 {
     MultilineDecoder decoder(max_bytes);
+    std::string dropped;
+    bool over = false;
     for (;;) {
         MultilineDecoder::Step step;
-        transport_.consume(decoder.feed(transport_.buffered(), out, step));
+        transport_.consume(decoder.feed(transport_.buffered(), over ? dropped : out, step));
+        dropped.clear();
+        if (step == MultilineDecoder::Step::done && over)
+            co_return make_error(ErrorKind::bad_message,
+                                 "answer longer than " + std::to_string(max_bytes) + " bytes, dropped");
         if (step == MultilineDecoder::Step::done) {
             transport_.trace_note("(" + std::to_string(out.size()) + " bytes of multi-line answer)");
             co_return Status{};
         }
         if (step == MultilineDecoder::Step::too_big) {
-            usable_ = false;
-            co_return make_error(ErrorKind::temporary, "protocol error: answer longer than " +
-                                                           std::to_string(max_bytes) + " bytes");
+            if (!over) std::string().swap(out);
+            over = true;
+            continue;  // the rest of what is buffered first
         }
         Status more = co_await read_more();
         if (!more) co_return more.error();

@@ -24,9 +24,10 @@ namespace mailqd {
 class Pop3Connection {
 public:
     // log_name prefixes trace lines ("mailbox=NAME"); secret is masked in
-    // the trace wherever it appears.
-    Pop3Connection(asio::any_io_executor executor, std::chrono::seconds timeout, bool trace,
-                   std::string log_name, std::string secret);
+    // the trace wherever it appears. timeout: each operation; pull_limit:
+    // the whole connection, however busy.
+    Pop3Connection(asio::any_io_executor executor, std::chrono::seconds timeout,
+                   std::chrono::seconds pull_limit, bool trace, std::string log_name, std::string secret);
     ~Pop3Connection();
     Pop3Connection(const Pop3Connection&) = delete;
     Pop3Connection& operator=(const Pop3Connection&) = delete;
@@ -58,6 +59,7 @@ private:
     awaitable<Status> read_more();
 
     std::chrono::seconds timeout_;
+    std::chrono::seconds pull_limit_;
     Transport transport_;
     bool usable_ = true;
 };

@@ -9,7 +9,8 @@ ports, started and stopped by the caller (by PID).
   filled by writing files into it (add_messages), as a local delivery would.
 - FakePop3: a scripted asyncio POP3 server, in its own process, for faults:
   RETR of a given message can "drop" (close mid-body), "err" (-ERR), "stall"
-  (say nothing) or "stall_mid" (stop mid-body); any other command ("USER
+  (say nothing), "stall_mid" (stop mid-body) or "trickle" (a line every
+  0.2 s without end); a message's "listed_size" is what LIST says; any other command ("USER
   alice", "UIDL", "DELE 1") can "err", "drop", "stall" or "garbage" (a line
   that is not POP3), RETR "garbage" too. Capabilities are set by the
   test. It logs every command line and, at QUIT, the deletions it commits.
@@ -349,7 +350,8 @@ class _FakeSession:
             out = "+OK\r\n"
             for i, m in enumerate(msgs, 1):
                 if i not in self.deleted:
-                    out += f"{i} {m['uidl'] if verb == 'UIDL' else len(stuff(m['data']))}\r\n"
+                    size = m.get("listed_size", len(stuff(m["data"])))  # a server may understate it
+                    out += f"{i} {m['uidl'] if verb == 'UIDL' else size}\r\n"
             await self.send(out + ".\r\n")
         elif verb == "RETR":
             return await self.retr(arg, fault)
@@ -374,6 +376,11 @@ class _FakeSession:
             await self.send("-ERR message is locked\r\n")
             return True
         wire = stuff(m["data"])
+        if fault == "trickle":  # a line now and then, for ever: never idle for a whole timeout
+            await self.send("+OK\r\n")
+            while True:
+                await self.send("more\r\n")
+                await asyncio.sleep(0.2)
         if fault in ("drop", "stall_mid"):
             await self.send("+OK\r\n" + wire[:len(wire) // 2])
             if fault == "stall_mid":

@@ -245,6 +245,37 @@ def test_fake_stall_times_out(tmp_path, probe, fault):
     assert probe.files() == [] and probe.files("tmp") == []
 
 
+def test_fake_trickle_ends_at_the_pull_limit(tmp_path, probe):
+    """A server that sends a line every 0.2 s for ever never trips the
+    per-read timeout; the whole pull's limit ends it."""
+    msgs = fake_messages(2)
+    with FakePop3(tmp_path / "srv", msgs, faults={"RETR 1": "trickle"}) as srv:
+        started = time.monotonic()
+        out = probe.pull(srv.port, "--tls", "none", "--keep", "no", "--timeout", 1, "--pull-limit", 2)
+        elapsed = time.monotonic() - started
+        assert "the pull took longer than 2s" in out["pulls"][0]["error"], out
+        assert elapsed < 10
+        assert srv.committed_deletions() == []
+    assert probe.files() == [] and probe.files("tmp") == []
+
+
+def test_fake_understated_list_size_costs_that_message_only(tmp_path, probe):
+    """LIST says 100 bytes, the message is 300 KB, max_size 100 KB: the
+    message is read to its end and dropped, left on the server and reported
+    too big; the others are fetched and deleted, the pull ends without error."""
+    msgs = fake_messages(3)
+    msgs[1]["data"] = sample_message(2, size=300000).decode()
+    msgs[1]["listed_size"] = 100
+    with FakePop3(tmp_path / "srv", msgs) as srv:
+        out = probe.pull(srv.port, "--tls", "none", "--keep", "no", "--max-size", 100000)
+        pull = out["pulls"][0]
+        assert pull["error"] is None, pull
+        assert pull["fetched"] == 2
+        assert [t["uidl"] for t in pull["too_big"]] == ["uid-2"], pull
+        assert sorted(srv.committed_deletions()) == ["uid-1", "uid-3"]
+    assert probe.uidls() == {"uid-1", "uid-3"}
+
+
 def test_fake_dot_lines_survive(tmp_path, probe):
     tricky = ".\n..\n...\n. \n.x\nnot first .\n\n.\r\nbare cr\rinside\n" + "y" * 70000 + "\n.\n"
     msgs = [{"uidl": "dots", "data": "Subject: dots\n\n" + tricky}]

@@ -7,7 +7,7 @@
 //   pop3_fetch_probe --host H --port P --maildir DIR --db FILE
 //     [--name NAME] [--tls none|starttls|implicit] [--verify yes|no] [--ca-file F]
 //     [--user U] [--password P] [--auth auto|user|plain|apop] [--keep yes|no]
-//     [--max-size N] [--timeout S] [--batch N] [--pulls N] [--trace]
+//     [--max-size N] [--timeout S] [--pull-limit S] [--batch N] [--pulls N] [--trace]
 //
 // Output: {"pulls":[{"fetched","deleted","quit_ok","server_messages",
 //   "present","too_big":[{"uidl","size"}],"files":[...],"error"}],
@@ -78,6 +78,7 @@ ProbeArgs parse_args(int argc, char** argv)
     o.keep = get("keep", "no") == "yes";
     o.max_size = std::stoull(get("max-size", std::to_string(50ull << 20)));
     o.timeout = std::chrono::seconds(std::stoi(get("timeout", "10")));
+    o.pull_limit = std::chrono::seconds(std::stoi(get("pull-limit", "3600")));
     o.batch_messages = std::stoul(get("batch", "200"));
     o.trace = trace;
     p.ca_file = get("ca-file");
