@@ -60,6 +60,15 @@ Result<std::string> read_secret_file(const std::filesystem::path& path)
     return text;
 }
 
+Result<std::string> read_command_secret(const std::string& command)
+{
+    Result<std::string> out = run_secret_command(command);
+    if (!out) return out;
+    strip_line_end(*out);
+    if (out->empty()) return secret_error("password_command: printed nothing");
+    return out;
+}
+
 }  // namespace
 
 Result<std::string> read_secret(const SecretSource& source)
@@ -67,7 +76,7 @@ Result<std::string> read_secret(const SecretSource& source)
     if (!source.file.empty() && !source.command.empty())
         return secret_error("password_file and password_command are exclusive");
     if (!source.file.empty()) return read_secret_file(source.file);
-    if (!source.command.empty()) return run_secret_command(source.command);
+    if (!source.command.empty()) return read_command_secret(source.command);
     return secret_error("no password_file or password_command");
 }
 
