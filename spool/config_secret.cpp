@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "spool/config.hpp"
 #include "spool/secret_command.hpp"
@@ -20,9 +22,20 @@ Error secret_error(std::string message) { return make_error(ErrorKind::config, s
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-void strip_line_end(std::string& text)
+// The secret is the first line: up to the first LF, less a CR just before
+// it. A CR or NUL left in it is refused: sent in AUTH or PASS, it would end
+// the command early and turn the rest into a command of its own.
+Result<std::string> first_line(std::string text, const std::string& what)
 {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    auto end = text.find('\n');
+    if (end != std::string::npos) {
+        text.resize(end);
+        if (!text.empty() && text.back() == '\r') text.pop_back();
+    }
+    if (text.empty()) return secret_error(what + ": first line is empty");
+    if (text.find_first_of(std::string_view("\r\0", 2)) != std::string::npos)
+        return secret_error(what + ": first line holds a CR or NUL byte, refused");
+    return text;
 }
 
 // Closes a descriptor when it goes out of scope.
@@ -47,26 +60,24 @@ Result<std::string> read_secret_file(const std::filesystem::path& path)
         return secret_error(what + ": readable by group or others, refused");
     std::string text;
     char buf[4096];
-    while (text.size() < max_secret && text.find('\n') == std::string::npos) {
+    while (text.find('\n') == std::string::npos && text.size() <= max_secret) {
         ssize_t n = ::read(file.fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return secret_error(what + ": " + errno_text(errno));
         if (n == 0) break;
         text.append(buf, static_cast<std::size_t>(n));
     }
-    text = text.substr(0, text.find('\n'));
-    strip_line_end(text);
-    if (text.empty()) return secret_error(what + ": first line is empty");
-    return text;
+    if (std::min(text.find('\n'), text.size()) > max_secret)
+        return secret_error(what + ": first line longer than 64 KiB");
+    return first_line(std::move(text), what);
 }
 
 Result<std::string> read_command_secret(const std::string& command)
 {
     Result<std::string> out = run_secret_command(command);
     if (!out) return out;
-    strip_line_end(*out);
     if (out->empty()) return secret_error("password_command: printed nothing");
-    return out;
+    return first_line(std::move(*out), "password_command");
 }
 
 }  // namespace
