@@ -28,7 +28,7 @@ enum class MailboxAuth { automatic, user, plain, apop };
 // Where a secret comes from. Never the main file itself.
 struct SecretSource {
     std::filesystem::path file;  // password_file: first line
-    std::string command;         // password_command: stdout (secret or OAuth2 token)
+    std::string command;         // password_command: first line of stdout (secret or OAuth2 token)
     bool empty() const { return file.empty() && command.empty(); }
     bool operator==(const SecretSource&) const = default;
 };
@@ -160,9 +160,9 @@ ConfigLoad parse_config(const std::string& text, const std::string& file_name,
 // MAILQD_CONFIG if set, else /etc/mailqd/mailqd.conf.
 std::filesystem::path default_config_path();
 
-// Reads a secret: the first line of password_file (refused if the file is
-// readable by group or others) or the stdout of password_command, trailing
-// newline removed. The secret itself never appears in an error.
+// Reads a secret: the first line of password_file (refused if readable by group or others) or of
+// password_command's stdout (spool/secret_command.hpp), less its LF or CRLF; a first line empty,
+// over 64 KiB or holding a CR or NUL is refused. The secret itself never appears in an error.
 Result<std::string> read_secret(const SecretSource& source);
 
 // Parsers shared with the key table, exposed for tests.

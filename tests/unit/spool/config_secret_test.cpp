@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <string_view>
 
 #include "spool/config.hpp"
 #include "tests/unit/spool/config_test_support.hpp"
@@ -11,6 +12,7 @@ namespace mailqd {
 namespace {
 
 using namespace config_test;
+using namespace std::string_view_literals;
 
 std::string relay_with_file(const fs::path& file)
 {
@@ -112,6 +114,82 @@ TEST(ConfigSecret, PasswordCommand)
     }
     EXPECT_FALSE(read_secret(SecretSource{}).ok());
     EXPECT_FALSE(read_secret(SecretSource{"/x", "echo x"}).ok());
+}
+
+// The secret is the first line, of a command's output as of a file: LF or
+// CRLF ends it, and a CR or NUL left in it is refused (it would end PASS or
+// AUTH early, and what follows would go out as a command of its own,
+// unmasked in the trace).
+struct LineCase {
+    std::string_view text;  // ""sv: the NUL case holds a NUL
+    bool ok;
+    const char* want;  // the secret, or a part of the error
+};
+const LineCase line_cases[] = {
+    {"pw\nlogin: leaked-secret\n"sv, true, "pw"},
+    {"pw\r\nQUIT\r\n"sv, true, "pw"},
+    {"pw"sv, true, "pw"},
+    {"p\rw\n"sv, false, "first line holds a CR or NUL byte, refused"},
+    {"pw\r"sv, false, "first line holds a CR or NUL byte, refused"},
+    {"pw\r\r\n"sv, false, "first line holds a CR or NUL byte, refused"},
+    {"p\0w\n"sv, false, "first line holds a CR or NUL byte, refused"},
+    {"\npw\n"sv, false, "first line is empty"},
+    {"\r\npw\n"sv, false, "first line is empty"},
+};
+
+void expect_line_case(const Result<std::string>& secret, const LineCase& c, const std::string& what)
+{
+    ASSERT_EQ(secret.ok(), c.ok) << what << " case " << (&c - line_cases) << ": "
+                                 << (secret.ok() ? *secret : secret.error().message);
+    if (c.ok) {
+        EXPECT_EQ(*secret, c.want) << what;
+    } else {
+        EXPECT_NE(secret.error().message.find(c.want), std::string::npos)
+            << what << ": " << secret.error().message;
+        EXPECT_EQ(secret.error().message.find("pw"), std::string::npos) << secret.error().message;
+        EXPECT_EQ(secret.error().message.find("p\r"), std::string::npos) << secret.error().message;
+    }
+}
+
+// The bytes of text as a printf format ('\ooo' for each), for sh -c.
+std::string printf_command(std::string_view text)
+{
+    std::string command = "printf '";
+    char octal[8];
+    for (unsigned char ch : text) {
+        std::snprintf(octal, sizeof octal, "\\%03o", ch);
+        command += octal;
+    }
+    return command + "'";
+}
+
+TEST(ConfigSecret, CommandSecretIsTheFirstLineWithoutCrOrNul)
+{
+    for (const auto& c : line_cases)
+        expect_line_case(read_secret(SecretSource{"", printf_command(c.text)}), c, "password_command");
+}
+
+TEST(ConfigSecret, FileSecretIsTheFirstLineWithoutCrOrNul)
+{
+    TempDir dir;
+    for (const auto& c : line_cases) {
+        auto file = dir.write("secret", std::string(c.text), 0600);
+        expect_line_case(read_secret(SecretSource{file, ""}), c, "password_file");
+    }
+}
+
+TEST(ConfigSecret, FirstLineIsBounded)
+{
+    TempDir dir;
+    auto file = dir.write("long", std::string(70'000, 'x') + "\n", 0600);
+    auto secret = read_secret(SecretSource{file, ""});
+    ASSERT_FALSE(secret.ok());
+    EXPECT_NE(secret.error().message.find("first line longer than 64 KiB"), std::string::npos)
+        << secret.error().message;
+    auto token = dir.write("token", std::string(4000, 't') + "\nrest\n", 0600);
+    auto read = read_secret(SecretSource{token, ""});
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    EXPECT_EQ(*read, std::string(4000, 't'));
 }
 
 }  // namespace
