@@ -12,6 +12,7 @@
 
 #include "spool/config.hpp"
 #include "spool/secret_command.hpp"
+#include "spool/unique_fd.hpp"
 
 namespace mailqd {
 namespace {
@@ -38,30 +39,21 @@ Result<std::string> first_line(std::string text, const std::string& what)
     return text;
 }
 
-// Closes a descriptor when it goes out of scope.
-struct Fd {
-    int fd = -1;
-    ~Fd()
-    {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 Result<std::string> read_secret_file(const std::filesystem::path& path)
 {
     std::string what = "password_file " + path.string();
-    Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)};
-    if (file.fd < 0) return secret_error(what + ": " + errno_text(errno));
+    UniqueFd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)};
+    if (!file) return secret_error(what + ": " + errno_text(errno));
     // fstat the opened file, not the name: the check and the read see the same inode.
     struct stat st {};
-    if (::fstat(file.fd, &st) != 0) return secret_error(what + ": " + errno_text(errno));
+    if (::fstat(file.get(), &st) != 0) return secret_error(what + ": " + errno_text(errno));
     if (!S_ISREG(st.st_mode)) return secret_error(what + ": not a regular file");
     if (st.st_mode & (S_IRGRP | S_IROTH))
         return secret_error(what + ": readable by group or others, refused");
     std::string text;
     char buf[4096];
     while (text.find('\n') == std::string::npos && text.size() <= max_secret) {
-        ssize_t n = ::read(file.fd, buf, sizeof buf);
+        ssize_t n = ::read(file.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return secret_error(what + ": " + errno_text(errno));
         if (n == 0) break;

@@ -20,6 +20,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "spool/unique_fd.hpp"
+
 extern char** environ;
 
 namespace mailqd {
@@ -34,20 +36,6 @@ Error command_error(std::string message)
 }
 
 std::string errno_text(int err) { return std::strerror(err); }
-
-// Closes a descriptor when it goes out of scope.
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    void reset()
-    {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-};
 
 // "30s", or "250ms" for the short deadlines of tests.
 std::string duration_text(milliseconds d)
@@ -71,7 +59,7 @@ public:
     ~Child() { (void)reap(); }
 
     // Readable once the shell has exited; -1 where the kernel has no pidfd.
-    int pidfd() const { return pidfd_.fd; }
+    int pidfd() const { return pidfd_.get(); }
 
     // Whether the shell has exited, without reaping it. (An error, which
     // only a SIGCHLD set to SIG_IGN would cause, counts as exited: reap()
@@ -101,7 +89,7 @@ public:
 
 private:
     pid_t pid_;
-    Fd pidfd_;
+    UniqueFd pidfd_;
     bool reaped_ = false;
     int status_ = 0;
     int wait_error_ = 0;
@@ -213,17 +201,17 @@ Result<std::string> run_secret_command(const std::string& command, milliseconds 
     auto deadline = Clock::now() + timeout;
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return command_error("pipe: " + errno_text(errno));
-    Fd read_end{pipe_fds[0]};
-    Fd write_end{pipe_fds[1]};
-    Result<pid_t> pid = spawn_shell(command, write_end.fd);
+    UniqueFd read_end{pipe_fds[0]};
+    UniqueFd write_end{pipe_fds[1]};
+    Result<pid_t> pid = spawn_shell(command, write_end.get());
     if (!pid) return pid.error();
     write_end.reset();
 
     Child child(*pid);
     std::string out;
-    Collected got = collect(child, read_end.fd, deadline, out);
+    Collected got = collect(child, read_end.get(), deadline, out);
     Result<int> reaped = child.reap();  // kills the group first
-    if (got.how == Waited::exited) got = drain(read_end.fd, out);
+    if (got.how == Waited::exited) got = drain(read_end.get(), out);
     switch (got.how) {
         case Waited::exited: break;
         case Waited::timed_out:

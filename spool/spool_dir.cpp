@@ -20,6 +20,7 @@
 
 #include "spool/message.hpp"
 #include "spool/text_sanitize.hpp"
+#include "spool/unique_fd.hpp"
 
 namespace mailqd {
 
@@ -43,22 +44,6 @@ Error errno_error(ErrorKind kind, const std::string& what, int err)
     return make_error(kind, what + ": " + std::strerror(err));
 }
 
-// Closes the descriptor on every path out.
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd()
-    {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 Status make_dir(const fs::path& dir)
 {
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
@@ -71,7 +56,7 @@ Status make_dir(const fs::path& dir)
 
 Status fsync_dir(const fs::path& dir)
 {
-    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0 || ::fsync(fd.get()) != 0)
         return errno_error(ErrorKind::io, "cannot sync " + dir.string(), errno);
     return {};
@@ -176,7 +161,7 @@ bool exists_nofollow(const fs::path& p)
 
 Status write_reason(const fs::path& path, const std::string& reason)
 {
-    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (fd.get() < 0) return errno_error(ErrorKind::io, "cannot create " + path.string(), errno);
     std::string line = error_file_text(reason);
     if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
@@ -225,7 +210,7 @@ Result<NewMessage> SpoolDir::read(const std::string& name, std::uint64_t max_siz
     if (!valid_name(name)) return name_error(name);
     auto fd_result = open_incoming(incoming() / name);
     if (!fd_result) return fd_result.error();
-    Fd fd(*fd_result);
+    UniqueFd fd(*fd_result);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return errno_error(ErrorKind::io, "cannot stat " + name, errno);
     if (auto s = check_file(st, max_size); !s) return s.error();

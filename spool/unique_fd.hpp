@@ -1,5 +1,6 @@
 // A file descriptor with one owner: closed when the holder goes, moved (not
-// copied) to a new owner. For classes that keep descriptors open across
+// copied) to a new owner. The one such holder: for descriptors closed on
+// every path out of a function, and for classes that keep them open across
 // calls (MaildirWriter keeps its directories, so that a name swapped for a
 // symbolic link after opening changes nothing).
 #pragma once
