@@ -15,6 +15,18 @@ TEST(StatusFromReply, TakesTheEnhancedCodeOrTheClass)
     EXPECT_EQ(status_from_reply("550 5.1."), "5.0.0");
 }
 
+// A report of mx.example.com about a message of app@example.com, now.
+DsnInput report_from_mx()
+{
+    DsnInput in;
+    in.hostname = "mx.example.com";
+    in.queue_id = "7F3A2C001122";
+    in.original_sender = "app@example.com";
+    in.arrival = now_seconds();
+    in.now = now_seconds();
+    return in;
+}
+
 TEST(BuildDsn, QuotesAtMostACappedReplyAndHeader)
 {
     // A 400 KB reply per recipient and a 300 KB header: the bounce quotes
@@ -24,12 +36,7 @@ TEST(BuildDsn, QuotesAtMostACappedReplyAndHeader)
     for (int i = 0; header.size() < 300000; ++i)
         header += "X-Filler-" + std::to_string(i) + ": " + std::string(60, 'h') + "\r\n";
     const std::string original = header + "\r\nbody\r\n";
-    DsnInput in;
-    in.hostname = "mx.example.com";
-    in.queue_id = "7F3A2C001122";
-    in.original_sender = "app@example.com";
-    in.arrival = now_seconds();
-    in.now = now_seconds();
+    DsnInput in = report_from_mx();
     for (int i = 0; i < 5; ++i)
         in.failed.push_back(
             {"r" + std::to_string(i) + "@example.org", "550 5.7.1 " + std::string(400000, 'x'), ""});
@@ -55,12 +62,7 @@ TEST(BuildDsn, IsAMultipartReportFromTheNullSender)
 {
     const std::string original =
         "From: app@example.com\r\nTo: b@example.org\r\nSubject: reset\r\n\r\nsecret body\r\n";
-    DsnInput in;
-    in.hostname = "mx.example.com";
-    in.queue_id = "7F3A2C001122";
-    in.original_sender = "app@example.com";
-    in.arrival = now_seconds();
-    in.now = now_seconds();
+    DsnInput in = report_from_mx();
     in.failed = {{"b@example.org", "550 5.1.1 no such\r\nuser", "relay.example.net"}};
     in.original = original;
 

@@ -111,6 +111,14 @@ private:
 
 bool starts_with(const std::string& text, std::string_view prefix) { return text.rfind(prefix, 0) == 0; }
 
+// MAIL, RCPT and DATA, ready for the message text.
+void open_data(Client& c)
+{
+    c.command("MAIL FROM:<a@example.com>");
+    c.command("RCPT TO:<b@example.org>");
+    EXPECT_TRUE(c.command("DATA").rfind("354 ", 0) == 0);
+}
+
 class SubmitServerTest : public ::testing::Test {
 protected:
     void start(SubmitOptions options = defaults())
@@ -308,14 +316,10 @@ TEST_F(SubmitServerTest, HeaderLinesLongerThan998AreRefused)
     Client c(socket_);
     c.reply();
     c.command("EHLO c");
-    c.command("MAIL FROM:<a@example.com>");
-    c.command("RCPT TO:<b@example.org>");
-    c.command("DATA");
+    open_data(c);
     c.send("Subject: " + std::string(995, 's') + "\r\n\r\nbody\r\n.\r\n");
     EXPECT_EQ(c.reply(), "554 5.6.0 Message header line longer than 998 characters (RFC 5322)");
-    c.command("MAIL FROM:<a@example.com>");
-    c.command("RCPT TO:<b@example.org>");
-    c.command("DATA");
+    open_data(c);
     // Body lines may be longer (within max_message_size).
     c.send("Subject: " + std::string(989, 's') + "\r\n\r\n" + std::string(5000, 'b') + "\r\n.\r\n");
     EXPECT_TRUE(starts_with(c.reply(), "250 "));
@@ -376,9 +380,7 @@ TEST_F(SubmitServerTest, TricklingDataIsCutOff)
     Client c(socket_);
     c.reply();
     c.command("EHLO c");
-    c.command("MAIL FROM:<a@example.com>");
-    c.command("RCPT TO:<b@example.org>");
-    c.command("DATA");
+    open_data(c);
     const auto begin = std::chrono::steady_clock::now();
     // A byte every 200 ms: never 1 s without progress.
     while (std::chrono::steady_clock::now() - begin < 10s && c.send("x") && !c.readable())
@@ -560,9 +562,7 @@ TEST_F(SubmitServerTest, StopDuringCommit)
     Client c(socket_);
     c.reply();
     c.command("EHLO c");
-    c.command("MAIL FROM:<a@example.com>");
-    c.command("RCPT TO:<b@example.org>");
-    c.command("DATA");
+    open_data(c);
     c.send("Subject: x\r\n\r\nbody\r\n.\r\n");
     std::this_thread::sleep_for(100ms);
     asio::post(io_, [this] { server_->stop(); });
