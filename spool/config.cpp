@@ -158,6 +158,7 @@ SectionState Loader::classify(const ScannedSection& s)
     if (s.name == "submit") return fixed(SectionKind::submit, &config_.submit, seen_.submit);
     if (s.name == "control") return fixed(SectionKind::control, &config_.control, seen_.control);
     if (s.name == "log") return fixed(SectionKind::log, &config_.log, seen_.log);
+    if (s.name == "metrics") return fixed(SectionKind::metrics, &config_.metrics, seen_.metrics);
     for (auto kind : {SectionKind::relay, SectionKind::mailbox}) {
         std::string head = std::string(to_string(kind)) + ".";
         if (s.name != to_string(kind) && s.name.rfind(head, 0) != 0) continue;
@@ -181,7 +182,7 @@ SectionState Loader::classify(const ScannedSection& s)
         return {};
     }
     problem(s.line, s.name, "",
-            "unknown section (expected queue, submit, control, log, relay.NAME or mailbox.NAME)");
+            "unknown section (expected queue, submit, control, log, metrics, relay.NAME or mailbox.NAME)");
     return {};
 }
 

@@ -75,6 +75,11 @@ struct LogConfig {
     bool operator==(const LogConfig&) const = default;
 };
 
+struct MetricsConfig {
+    std::string listen;  // loopback host:port serving /metrics and /healthz; empty: off
+    bool operator==(const MetricsConfig&) const = default;
+};
+
 struct RelayConfig {
     std::string name;
     std::string host;
@@ -117,6 +122,7 @@ struct Config {
     SubmitConfig submit;
     ControlConfig control;
     LogConfig log;
+    MetricsConfig metrics;
     std::vector<RelayConfig> relays;       // file order; the first is the default
     std::vector<MailboxConfig> mailboxes;  // file order
 
@@ -217,12 +223,12 @@ std::string machine_fqdn();
 // One row per key: it drives parsing, error messages, --check-config, and a
 // unit test holds conf/mailqd.conf and man/mailqd.conf.5 to it.
 
-enum class SectionKind { queue, submit, control, log, relay, mailbox };
+enum class SectionKind { queue, submit, control, log, metrics, relay, mailbox };
 std::string_view to_string(SectionKind kind);  // "queue", ..., "relay", "mailbox"
 
 // The struct a section's keys are written into.
-using SectionTarget =
-    std::variant<QueueConfig*, SubmitConfig*, ControlConfig*, LogConfig*, RelayConfig*, MailboxConfig*>;
+using SectionTarget = std::variant<QueueConfig*, SubmitConfig*, ControlConfig*, LogConfig*, MetricsConfig*,
+                                   RelayConfig*, MailboxConfig*>;
 
 struct ConfigKey {
     SectionKind section;

@@ -36,6 +36,7 @@ struct ConfigSeen {
     SectionSeen submit{"submit", 0, {}};
     SectionSeen control{"control", 0, {}};
     SectionSeen log{"log", 0, {}};
+    SectionSeen metrics{"metrics", 0, {}};
     std::vector<SectionSeen> relays;
     std::vector<SectionSeen> mailboxes;
 };

@@ -149,6 +149,7 @@ using Q = QueueConfig;
 using S = SubmitConfig;
 using C = ControlConfig;
 using L = LogConfig;
+using X = MetricsConfig;
 using R = RelayConfig;
 using M = MailboxConfig;
 
@@ -210,6 +211,10 @@ const std::vector<ConfigKey>& build_keys()
         {K::log, "level", "info", "trace, debug, info, warn or error", assign<&L::level, level_kind>},
         {K::log, "protocol_trace", "no", "log SMTP and POP3 conversations at debug level, secrets masked",
          assign<&L::protocol_trace, bool_kind>},
+
+        {K::metrics, "listen", "",
+         "loopback host:port serving HTTP GET /metrics (Prometheus) and /healthz; empty: off",
+         assign<&X::listen, listen_kind>},
 
         {K::relay, "host", "", "smarthost name or address (required)", assign<&R::host, optional_host_kind>},
         {K::relay, "port", "587", "smarthost port (465 when tls = implicit and no port is set)",
@@ -275,6 +280,7 @@ std::string_view to_string(SectionKind kind)
         case SectionKind::submit: return "submit";
         case SectionKind::control: return "control";
         case SectionKind::log: return "log";
+        case SectionKind::metrics: return "metrics";
         case SectionKind::relay: return "relay";
         case SectionKind::mailbox: return "mailbox";
     }

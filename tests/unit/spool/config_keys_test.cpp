@@ -14,13 +14,14 @@ namespace {
 using namespace config_test;
 
 SectionTarget target_for(SectionKind kind, QueueConfig& q, SubmitConfig& s, ControlConfig& c, LogConfig& l,
-                         RelayConfig& r, MailboxConfig& m)
+                         MetricsConfig& x, RelayConfig& r, MailboxConfig& m)
 {
     switch (kind) {
         case SectionKind::queue: return &q;
         case SectionKind::submit: return &s;
         case SectionKind::control: return &c;
         case SectionKind::log: return &l;
+        case SectionKind::metrics: return &x;
         case SectionKind::relay: return &r;
         case SectionKind::mailbox: return &m;
     }
@@ -38,9 +39,10 @@ TEST(ConfigKeys, DefaultTextParsesToTheStructDefault)
         SubmitConfig s;
         ControlConfig c;
         LogConfig l;
+        MetricsConfig x;
         RelayConfig r;
         MailboxConfig m;
-        EXPECT_EQ(key.apply(target_for(key.section, q, s, c, l, r, m), key.default_text), "") << key.name;
+        EXPECT_EQ(key.apply(target_for(key.section, q, s, c, l, x, r, m), key.default_text), "") << key.name;
         if (key.section == SectionKind::mailbox && key.name == "maildir") {
             EXPECT_EQ(m.maildir, "/var/mail/NAME");  // filled in per mailbox at load
             m.maildir.clear();
@@ -49,17 +51,18 @@ TEST(ConfigKeys, DefaultTextParsesToTheStructDefault)
         EXPECT_EQ(s, SubmitConfig{}) << key.name;
         EXPECT_EQ(c, ControlConfig{}) << key.name;
         EXPECT_EQ(l, LogConfig{}) << key.name;
+        EXPECT_EQ(x, MetricsConfig{}) << key.name;
         EXPECT_EQ(r, RelayConfig{}) << key.name;
         EXPECT_EQ(m, MailboxConfig{}) << key.name;
         EXPECT_EQ(find_config_key(key.section, key.name), &key);
     }
-    EXPECT_EQ(config_keys().size(), 52u);  // DESIGN.md section 2
+    EXPECT_EQ(config_keys().size(), 53u);  // DESIGN.md section 2
 }
 
 SectionKind kind_of_header(std::string header)
 {
     for (auto kind : {SectionKind::queue, SectionKind::submit, SectionKind::control, SectionKind::log,
-                      SectionKind::relay, SectionKind::mailbox}) {
+                      SectionKind::metrics, SectionKind::relay, SectionKind::mailbox}) {
         std::string name(to_string(kind));
         if (header == name || header.rfind(name + ".", 0) == 0) return kind;
     }

@@ -91,7 +91,7 @@ TEST(ConfigLoad, EveryProblemNamesFileLineAndKey)
         {"[queue]\ndatabse = /x\n", {"t.conf:2: [queue] databse: unknown key"}},
         {"[relay.r]\nhost = h.org\nlisten = 127.0.0.1:25\n", {"t.conf:3: [relay.r] listen: unknown key"}},
         {"[queues]\nlifetime = 1d\n",
-         {"t.conf:1: [queues] unknown section (expected queue, submit, control, log, relay.NAME or "
+         {"t.conf:1: [queues] unknown section (expected queue, submit, control, log, metrics, relay.NAME or "
           "mailbox.NAME)"}},
         {"[queue]\nlifetime = 1d\nlifetime = 2d\n",
          {"t.conf:3: [queue] lifetime: duplicate key (first set on line 2)"}},
