@@ -86,9 +86,51 @@ ALTER TABLE relay_totals ADD COLUMN last_success_at INTEGER;
 ALTER TABLE relay_totals ADD COLUMN last_error TEXT;
 )sql";
 
-constexpr std::array<Migration, 2> all_migrations{{
+// Version 3: messages per message state (message_state(): the first of
+// held, deferred, queued, failed, sent that a recipient is in), kept by
+// triggers on every write, so stats and /metrics read five rows instead of
+// scanning the queue. The message's state is recomputed from its own
+// recipients (index recipients_message), never stored on the messages row:
+// rewriting that row would rewrite its message text. The insert trigger runs
+// for a message's first recipient, or one inserted in a state other than
+// queued: Store::accept inserts every recipient queued.
+#define MAILQD_STATE_OF(ID, STATE)                                                 \
+    "(SELECT CASE WHEN max(" STATE " = 'held') THEN 'held' WHEN max(" STATE        \
+    " = 'deferred') "                                                              \
+    "THEN 'deferred' WHEN max(" STATE " = 'queued') THEN 'queued' WHEN max(" STATE \
+    " = 'failed') THEN 'failed' WHEN max(" STATE                                   \
+    " = 'sent') THEN 'sent' END "                                                  \
+    "FROM recipients WHERE message_id = " ID ")"
+// The message's state before this row's change: the row as it was.
+#define MAILQD_OLD_STATE \
+    MAILQD_STATE_OF("NEW.message_id", "(CASE WHEN id = NEW.id THEN OLD.state ELSE state END)")
+constexpr const char* schema_v3 =
+    "CREATE TABLE message_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);\n"
+    "INSERT INTO message_counts (state, n) VALUES "
+    "('queued', 0), ('deferred', 0), ('held', 0), ('sent', 0), ('failed', 0);\n"
+    "UPDATE message_counts SET n = (SELECT count(*) FROM messages m WHERE " MAILQD_STATE_OF(
+        "m.id", "state") " = message_counts.state);\n"
+    "CREATE TRIGGER recipients_count_insert AFTER INSERT ON recipients "
+    "WHEN NEW.state <> 'queued' OR NOT EXISTS (SELECT 1 FROM recipients WHERE message_id = NEW.message_id "
+    "AND id <> NEW.id) BEGIN "
+    "UPDATE message_counts SET n = n - 1 WHERE state = " MAILQD_STATE_OF(
+        "NEW.message_id", "(CASE WHEN id = NEW.id THEN NULL ELSE state END)") "; "
+    "UPDATE message_counts SET n = n + 1 WHERE state = " MAILQD_STATE_OF("NEW.message_id", "state") "; END;\n"
+    "CREATE TRIGGER recipients_count_update AFTER UPDATE OF state ON recipients "
+    "WHEN OLD.state <> NEW.state BEGIN "
+    "UPDATE message_counts SET n = n - 1 WHERE state = " MAILQD_OLD_STATE "; "
+    "UPDATE message_counts SET n = n + 1 WHERE state = " MAILQD_STATE_OF("NEW.message_id", "state") "; END;\n"
+    // BEFORE: the recipients are still there (ON DELETE CASCADE removes them
+    // with the message).
+    "CREATE TRIGGER messages_count_delete BEFORE DELETE ON messages BEGIN "
+    "UPDATE message_counts SET n = n - 1 WHERE state = " MAILQD_STATE_OF("OLD.id", "state") "; END;\n";
+#undef MAILQD_OLD_STATE
+#undef MAILQD_STATE_OF
+
+constexpr std::array<Migration, 3> all_migrations{{
     {1, schema_v1},
     {2, schema_v2},
+    {3, schema_v3},
 }};
 
 Status apply(sqlite3* db, const Migration& m)

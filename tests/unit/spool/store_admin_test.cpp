@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "spool/store.hpp"
+#include "spool/store_schema.hpp"
 #include "tests/unit/spool/store_test_support.hpp"
 
 namespace mailqd {
@@ -184,6 +185,97 @@ TEST_F(StoreTest, CountsOfAnEmptyQueue)
     EXPECT_EQ(counts->queued + counts->deferred + counts->held + counts->sent + counts->failed, 0u);
     EXPECT_FALSE(counts->oldest_age_s);
     EXPECT_TRUE(store_->list(std::nullopt)->empty());
+}
+
+// The counts kept by the schema's triggers, against the message-state rule
+// applied to what list() reads: equal after every kind of write, after a
+// re-open, and for a database migrated from version 2 with mail in it.
+std::string real_counts(Store& store)
+{
+    QueueCounts real;
+    auto all = store.list(std::nullopt);
+    EXPECT_TRUE(all.ok());
+    for (const auto& m : *all) {
+        switch (m.state()) {
+            case RecipientState::queued: ++real.queued; break;
+            case RecipientState::deferred: ++real.deferred; break;
+            case RecipientState::held: ++real.held; break;
+            case RecipientState::sent: ++real.sent; break;
+            case RecipientState::failed: ++real.failed; break;
+        }
+    }
+    return std::to_string(real.queued) + " " + std::to_string(real.deferred) + " " +
+           std::to_string(real.held) + " " + std::to_string(real.sent) + " " + std::to_string(real.failed);
+}
+
+std::string kept_counts(Store& store)
+{
+    auto c = store.counts(test::at(0));
+    EXPECT_TRUE(c.ok());
+    return std::to_string(c->queued) + " " + std::to_string(c->deferred) + " " + std::to_string(c->held) +
+           " " + std::to_string(c->sent) + " " + std::to_string(c->failed);
+}
+
+TEST_F(StoreTest, KeptCountsAgreeWithTheQueueAfterEveryKindOfWrite)
+{
+    const std::vector<std::string> three{"b@example.org", "c@example.net", "d@example.com"};
+    std::vector<std::string> ids;
+    for (int i = 0; i < 6; ++i) ids.push_back(accept(make_message(three), t0_ + seconds(i)));
+    EXPECT_EQ(kept_counts(*store_), "6 0 0 0 0");
+    auto check = [&](const char* after) { EXPECT_EQ(kept_counts(*store_), real_counts(*store_)) << after; };
+
+    attempt(recipient_id(ids[0], 0), RecipientState::sent, t0_ + seconds(10));
+    attempt(recipient_id(ids[0], 1), RecipientState::sent, t0_ + seconds(10));
+    attempt(recipient_id(ids[0], 2), RecipientState::sent, t0_ + seconds(10));
+    check("a message sent");
+    attempt(recipient_id(ids[1], 0), RecipientState::deferred, t0_ + seconds(10), t0_ + seconds(60), "451");
+    check("a deferral");
+    ASSERT_TRUE(store_->retry(ids[1], t0_ + seconds(20)).ok());
+    check("a retry");
+    attempt(recipient_id(ids[2], 0), RecipientState::failed, t0_ + seconds(10), std::nullopt, "550");
+    attempt(recipient_id(ids[2], 1), RecipientState::sent, t0_ + seconds(10));
+    attempt(recipient_id(ids[2], 2), RecipientState::failed, t0_ + seconds(10), std::nullopt, "550");
+    check("failed and sent");
+    ASSERT_TRUE(store_->hold(ids[3]).ok());
+    ASSERT_TRUE(store_->hold(ids[1]).ok());
+    check("holds");
+    ASSERT_TRUE(store_->release(ids[1], t0_ + seconds(20)).ok());
+    check("a release");
+    ASSERT_TRUE(store_->remove(ids[4]).ok());
+    ASSERT_TRUE(store_->remove(ids[3]).ok());
+    check("removes");
+    EXPECT_EQ(*store_->purge_done(t0_ + seconds(11)), 2u);
+    check("a purge");
+    EXPECT_EQ(kept_counts(*store_), "2 0 0 0 0");
+
+    store_.reset();
+    store_ = test::open_store(dir_.db());
+    ASSERT_TRUE(store_);
+    check("a re-open");
+    attempt(recipient_id(ids[5], 0), RecipientState::deferred, t0_ + seconds(30), t0_ + seconds(90), "451");
+    check("a deferral after the re-open");
+    EXPECT_EQ(kept_counts(*store_), "1 1 0 0 0");
+}
+
+TEST(StoreOpen, MigrationToVersionThreeCountsTheMailAlreadyQueued)
+{
+    test::TempDir dir;
+    {
+        test::RawDb raw(dir.db());
+        ASSERT_TRUE(migrate(raw.db, 2).ok());
+        raw.exec(
+            "INSERT INTO messages (id, received_at, size, sender, submitter, door, data) VALUES "
+            "('A', 1, 1, 'a@x', 'u', 'socket', 'x'), ('B', 2, 1, 'a@x', 'u', 'socket', 'x'), "
+            "('C', 3, 1, 'a@x', 'u', 'socket', 'x')");
+        raw.exec(
+            "INSERT INTO recipients (message_id, position, address, state) VALUES "
+            "('A', 0, 'b@y', 'sent'), ('A', 1, 'c@y', 'deferred'), ('B', 0, 'b@y', 'held'), "
+            "('C', 0, 'b@y', 'failed'), ('C', 1, 'c@y', 'sent')");
+    }
+    auto store = test::open_store(dir.db());
+    ASSERT_TRUE(store);
+    EXPECT_EQ(kept_counts(*store), "0 1 1 0 1");
+    EXPECT_EQ(kept_counts(*store), real_counts(*store));
 }
 
 }  // namespace
