@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include "daemon/logging.hpp"
+#include "daemon/metrics_page.hpp"
 #include "daemon/net/spawn.hpp"
 #include "daemon/net/unix_listener.hpp"
 
@@ -26,6 +27,7 @@ void warn_restart_needed(const Config& old_config, const Config& next)
         old_config.submit.socket_group != next.submit.socket_group)
         warn("submit.socket");
     if (old_config.submit.listen != next.submit.listen) warn("submit.listen");
+    if (old_config.metrics.listen != next.metrics.listen) warn("metrics.listen");
     if (old_config.control.socket != next.control.socket ||
         old_config.control.socket_mode != next.control.socket_mode ||
         old_config.control.socket_group != next.control.socket_group)
@@ -49,6 +51,7 @@ Daemon::~Daemon()
     if (purger_) purger_->stop();
     if (scheduler_) scheduler_->stop();
     if (fetcher_) fetcher_->stop();
+    if (metrics_) metrics_->stop();
 }
 
 int Daemon::run()
@@ -63,6 +66,10 @@ int Daemon::run()
     }
     start_delivery();
     start_fetching();
+    if (Status s = start_metrics(); !s) {
+        spdlog::error("{}", s.error().message);
+        return exit_code(s.error());
+    }
     wait_for_signals();
     notifier_.ready("accepting mail");
     notifier_.start_watchdog();
@@ -163,6 +170,53 @@ void Daemon::start_fetching()
     fetcher_->start();
 }
 
+// GET /metrics and /healthz on metrics.listen, when set. Each scrape reads
+// the store's kept counters (a few small rows, no scan of the queue) and
+// the parts' own counts, on the io thread.
+Status Daemon::start_metrics()
+{
+    if (config_.metrics.listen.empty()) return {};
+    metrics_ = std::make_unique<HttpServer>(
+        io_.get_executor(), [this](std::string_view target) { return metrics_answer(target); });
+    if (Status s = metrics_->listen(config_.metrics.listen); !s) return s.error().context("metrics.listen");
+    metrics_->start();
+    spdlog::info("metrics on http://{}/metrics", config_.metrics.listen);
+    return {};
+}
+
+HttpAnswer Daemon::metrics_answer(std::string_view target)
+{
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/healthz") {
+        if (auto problem = health_problem(writer_->faults()))
+            return {503, "text/plain; charset=utf-8", *problem + "\n"};
+        return {200, "text/plain; charset=utf-8", "ok\n"};
+    }
+    if (path != "/metrics")
+        return {404, "text/plain; charset=utf-8", "not found: GET /metrics or /healthz\n"};
+    MetricsSnapshot snapshot;
+    auto counts = reader_->counts(now_seconds());
+    auto relays = reader_->relay_totals();
+    auto mailboxes = reader_->mailbox_totals();
+    if (!counts || !relays || !mailboxes) {
+        const Error& e = !counts ? counts.error() : !relays ? relays.error() : mailboxes.error();
+        return {500, "text/plain; charset=utf-8", "reading the queue: " + e.message + "\n"};
+    }
+    snapshot.queue = *counts;
+    snapshot.relay_totals = std::move(*relays);
+    snapshot.mailboxes = std::move(*mailboxes);
+    for (const auto& relay : config_.relays) {
+        snapshot.relays.push_back(relay.name);
+        snapshot.in_flight.emplace_back(relay.name, scheduler_ ? scheduler_->in_flight(relay.name) : 0);
+    }
+    const RefusalCounts refused = submit_->refusals();
+    for (std::size_t i = 0; i < refused_names.size(); ++i)
+        snapshot.refusals.emplace_back(std::string(refused_names[i]), refused.counts[i]);
+    snapshot.faults = writer_->faults();
+    snapshot.telemetry = &intake_->telemetry();
+    return {200, std::string(metrics_content_type), render_metrics(snapshot)};
+}
+
 void Daemon::wait_for_signals()
 {
     signals_.async_wait([this](error_code ec, int signal) {
@@ -226,6 +280,7 @@ void Daemon::shutdown()
     purger_->stop();
     if (scheduler_) scheduler_->stop();
     if (fetcher_) fetcher_->stop();
+    if (metrics_) metrics_->stop();
     spawn_logged(io_.get_executor(), drain_and_stop(), "shutdown");
 }
 

@@ -15,6 +15,7 @@
 
 #include "daemon/control/control_commands.hpp"
 #include "daemon/control/control_server.hpp"
+#include "daemon/http/http_server.hpp"
 #include "daemon/intake.hpp"
 #include "daemon/net/asio.hpp"
 #include "daemon/pop3/pop3_fetcher.hpp"
@@ -47,6 +48,8 @@ private:
     Status start_doors();
     void start_delivery();
     void start_fetching();
+    Status start_metrics();
+    HttpAnswer metrics_answer(std::string_view target);
     void wait_for_signals();
     void on_signal(int signal);
     void reload();
@@ -73,6 +76,7 @@ private:
     // Last: destroyed first, while the store, writer and intake it uses live.
     std::unique_ptr<Scheduler> scheduler_;
     std::unique_ptr<Pop3Fetcher> fetcher_;  // destroyed first: it uses the store and writer
+    std::unique_ptr<HttpServer> metrics_;   // reads all of the above
     bool stopping_ = false;
 };
 

@@ -189,7 +189,16 @@ void DeliveryRecorder::committed(const Job& job, const Status& status)
         spdlog::error("{}: recording delivery outcomes failed: {} (the recipients stay due)",
                       job.delivery.message_id, status.error().message);
     settled_(ids, !status);
-    if (!status || !job.dsn) return;
+    if (!status) return;
+    Telemetry& telemetry = intake_.telemetry();
+    const TimePoint now = now_seconds();
+    for (const auto& outcome : job.outcomes)
+        if (outcome.state == RecipientState::sent)
+            telemetry.delivery_delay_seconds.observe(
+                static_cast<double>(std::max<std::int64_t>(0, (now - job.delivery.received_at).count())));
+    if (!job.dsn) return;
+    for (const auto& outcome : job.outcomes)
+        if (outcome.state == RecipientState::failed) ++telemetry.bounced_by_relay[outcome.relay];
     intake_.committed(job.dsn_id, *job.dsn, job.dsn_size);
     spdlog::info("{}: sender non-delivery notification: {}", job.delivery.message_id, job.dsn_id);
 }

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "daemon/logging.hpp"
 #include "daemon/store_async.hpp"
 #include "spool/message.hpp"
@@ -22,6 +24,7 @@ Result<std::string> Intake::store_in(Store& store, NewMessage& message, const st
 void Intake::committed(const std::string& id, const NewMessage& message, std::size_t size)
 {
     ++accepted_;
+    ++telemetry_.accepted_by_door[message.door];
     spdlog::info("{}: from={} size={} nrcpt={} submitter={} door={}", id, log_address(message.sender), size,
                  message.recipients.size(), message.submitter, message.door);
     events_.changed();
@@ -30,6 +33,7 @@ void Intake::committed(const std::string& id, const NewMessage& message, std::si
 awaitable<Result<std::string>> Intake::accept(NewMessage message)
 {
     ++in_flight_;
+    const auto started = std::chrono::steady_clock::now();
     const std::size_t size = message.data.size();
     auto shared = std::make_shared<NewMessage>(std::move(message));
     // Prepared on the writer's thread, not the io thread: a 35 MB message's
@@ -43,6 +47,8 @@ awaitable<Result<std::string>> Intake::accept(NewMessage message)
                       shared->submitter, id.error().message);
         co_return id;
     }
+    telemetry_.submission_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     committed(*id, *shared, size);
     co_return id;
 }

@@ -12,6 +12,7 @@
 
 #include "daemon/net/asio.hpp"
 #include "daemon/queue_events.hpp"
+#include "daemon/telemetry.hpp"
 #include "spool/queue_types.hpp"
 #include "spool/result.hpp"
 #include "spool/store.hpp"
@@ -45,6 +46,11 @@ public:
     // Commits not yet answered: shutdown waits for these.
     std::size_t in_flight() const { return in_flight_; }
     std::uint64_t accepted() const { return accepted_; }
+    // The daemon's in-memory counters: accepted per door and submission
+    // time here, delivery figures by the DeliveryRecorder (which reaches
+    // them through its Intake).
+    Telemetry& telemetry() { return telemetry_; }
+    const Telemetry& telemetry() const { return telemetry_; }
 
 private:
     StoreWriter& writer_;
@@ -52,6 +58,7 @@ private:
     std::string hostname_;
     std::size_t in_flight_ = 0;
     std::uint64_t accepted_ = 0;
+    Telemetry telemetry_;
 };
 
 }  // namespace mailqd

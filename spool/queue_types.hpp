@@ -94,6 +94,9 @@ struct RelayTotals {
 // and how often the writer re-opened the database to get past one.
 struct StoreFaults {
     std::uint64_t errors = 0, reopens = 0;
+    // The last batch that ended in a fault had no job succeed, and none has
+    // since: the queue is not taking writes now (as far as the last one knew).
+    bool failing = false;
     std::optional<std::string> last_error;
     std::optional<TimePoint> last_error_at;
 };

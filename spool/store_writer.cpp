@@ -123,13 +123,20 @@ Status StoreWriter::writable_store()
 void StoreWriter::count_faults(const std::vector<Status>& outcomes)
 {
     std::lock_guard lock(mutex_);
+    bool any_ok = false, any_fault = false;
     for (const auto& st : outcomes) {
+        any_ok = any_ok || st.ok();
         if (st || (st.error().kind != ErrorKind::temporary && st.error().kind != ErrorKind::failure))
             continue;
+        any_fault = true;
         ++faults_.errors;
         faults_.last_error = st.error().message;
         faults_.last_error_at = now_seconds();
     }
+    if (any_ok)
+        faults_.failing = false;
+    else if (any_fault)
+        faults_.failing = true;
 }
 
 void StoreWriter::run()

@@ -1,5 +1,5 @@
-// Listening sockets of the submit door; see submit_listen.hpp.
-#include "daemon/submit/submit_listen.hpp"
+// Loopback TCP listeners; see tcp_listen.hpp.
+#include "daemon/net/tcp_listen.hpp"
 
 #include <optional>
 #include <string>

@@ -1,4 +1,5 @@
-// The submit door's optional TCP listener (submit.listen). The Unix socket
+// TCP listening sockets on a configured address: the submit door's
+// submit.listen and the metrics endpoint (metrics.listen). The Unix socket
 // is bound with daemon/net/unix_listener.hpp. Trusts the config it is given.
 #pragma once
 

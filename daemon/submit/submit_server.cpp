@@ -13,9 +13,9 @@
 
 #include "daemon/net/accept_backoff.hpp"
 #include "daemon/net/peer_access.hpp"
+#include "daemon/net/tcp_listen.hpp"
 #include "daemon/net/transport.hpp"
 #include "daemon/net/unix_listener.hpp"
-#include "daemon/submit/submit_listen.hpp"
 #include "daemon/submit/submit_session.hpp"
 #include "daemon/submit/user_rate.hpp"
 

@@ -1,6 +1,6 @@
 // Table tests of the submit door's command parser and listen addresses.
 #include "daemon/submit/submit_commands.hpp"
-#include "daemon/submit/submit_listen.hpp"
+#include "daemon/net/tcp_listen.hpp"
 
 #include <gtest/gtest.h>
 
