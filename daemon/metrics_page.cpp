@@ -69,8 +69,7 @@ void intake_metrics(MetricsText& out, const MetricsSnapshot& s)
 {
     out.family("mailqd_messages_accepted_total", "counter",
                "Messages accepted into the queue, per door (since mailqd started).");
-    std::map<std::string, std::uint64_t> doors{
-        {"socket", 0}, {"tcp", 0}, {"spool", 0}, {"cli", 0}, {"bounce", 0}};
+    std::map<std::string, std::uint64_t> doors{{"socket", 0}, {"tcp", 0}, {"spool", 0}, {"bounce", 0}};
     if (s.telemetry)
         for (const auto& [door, n] : s.telemetry->accepted_by_door) doors[door] = n;
     for (const auto& [door, n] : doors)

@@ -14,7 +14,7 @@
 namespace mailqd {
 
 struct Telemetry {
-    std::map<std::string, std::uint64_t> accepted_by_door;  // socket, tcp, spool, cli, bounce
+    std::map<std::string, std::uint64_t> accepted_by_door;  // socket, tcp, spool, bounce
     std::map<std::string, std::uint64_t> bounced_by_relay;  // failed recipients reported in a DSN
     // Intake::accept to durable, every door but bounces: 0.5 ms to 1 s.
     Histogram submission_seconds{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
