@@ -247,6 +247,12 @@ def test_install_from_the_deb(s):
     assert "mailqd-admin" in m.run("id", "-nG", "mailqd").stdout
     # Readable by every user's sendmail, as Postfix's main.cf: no secrets in it.
     assert m.run("stat", "-c", "%a %U %G", CONF).stdout.split() == ["644", "root", "root"]
+    # An upgrade from a version that made it 0640 root:mailqd opens it up.
+    m.run("chown", "root:mailqd", CONF)
+    m.run("chmod", "0640", CONF)
+    m.run("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--reinstall",
+          f"/root/{s.deb.name}", timeout=300)
+    assert m.run("stat", "-c", "%a %U %G", CONF).stdout.split() == ["644", "root", "root"]
     # A first install leaves starting to the admin, who must configure a relay.
     assert m.run("systemctl", "is-enabled", UNIT, check=False).stdout.strip() == "disabled"
     assert m.run("systemctl", "is-active", UNIT, check=False).stdout.strip() == "inactive"
@@ -267,6 +273,7 @@ def test_enable_now_reaches_ready(s):
     state = s.active()
     assert (state["ActiveState"], state["SubState"]) == ("active", "running"), state
     assert state["StatusText"] == "accepting mail", state
+    assert m.run("stat", "-c", "%U", f"/proc/{state['MainPID']}").stdout.strip() == "mailqd"
     props = m.show(UNIT, "WatchdogUSec", "User", "NotifyAccess", "Type", "UnitFileState")
     assert props == {"WatchdogUSec": "30s", "User": "mailqd", "NotifyAccess": "main",
                      "Type": "notify", "UnitFileState": "enabled"}, props
@@ -297,6 +304,10 @@ def test_an_unreadable_config_is_one_clear_line(s):
         assert r.returncode == 78, (r.returncode, r.stdout, r.stderr)
         lines = r.stderr.splitlines()
         assert len(lines) == 1 and CONF in lines[0] and "Permission denied" in lines[0], r.stderr
+        # sendmail does not need it: it falls back to the default sockets.
+        r = s.send("config unreadable", user=PLAIN_USER, check=False)
+        assert r.returncode == 0 and r.stderr == "", (r.returncode, r.stdout, r.stderr)
+        wait_received(s.relay, "config unreadable")
     finally:
         m.run("chmod", "0644", CONF)
 

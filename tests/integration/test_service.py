@@ -208,6 +208,9 @@ def test_deb_package(tmp_path):
                  "./usr/share/man/man5/mailqd.conf.5"]:
         assert path in listing, (path, listing)
     assert "./usr/sbin/sendmail" not in listing
+    # The config is readable by every user's sendmail (no secrets in it).
+    conf = next(line for line in listing.splitlines() if line.endswith("./etc/mailqd/mailqd.conf"))
+    assert conf.split()[:2] == ["-rw-r--r--", "root/root"], conf
     info = run("dpkg-deb", "-I", deb).stdout
     for script in ["postinst", "prerm", "postrm", "conffiles"]:
         assert script in info, info
