@@ -1,8 +1,8 @@
 // systemd Type=notify support through libsystemd: READY=1 once sockets
 // listen and the queue is open, RELOADING=1 then READY=1 around a SIGHUP
 // reload, STOPPING=1 on shutdown, WATCHDOG=1 every WATCHDOG_USEC/2 when the
-// unit sets a watchdog. Without NOTIFY_SOCKET
-// every call is a no-op, so the daemon runs the same outside systemd.
+// unit sets a watchdog. Without NOTIFY_SOCKET every call is a no-op, so the
+// daemon runs the same outside systemd.
 #pragma once
 
 #include <chrono>
