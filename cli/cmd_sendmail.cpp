@@ -1,10 +1,12 @@
 // sendmail flags and the sendmail personality (see cmd_sendmail.hpp).
 #include "cli/cmd_sendmail.hpp"
 
+#include <unistd.h>
 #include <string_view>
 
 #include "cli/cli_commands.hpp"
 #include "cli/cmd_submit.hpp"
+#include "cli/sendmail_smtp.hpp"
 #include "cli/text_format.hpp"
 
 namespace mailqd {
@@ -33,8 +35,10 @@ Status apply_value(char letter, const std::string& value, SendmailOptions& optio
         case 'b':
             if (value == "p")
                 options.mode = SendmailOptions::Mode::list;
+            else if (value == "s")
+                options.mode = SendmailOptions::Mode::smtp;
             else if (value != "m")
-                return usage("-b" + printable(value) + " is not supported (only -bm and -bp)");
+                return usage("-b" + printable(value) + " is not supported (only -bm, -bp and -bs)");
             break;
         default: break;  // -B8BITMIME, -N never, -R hdrs, -V envid, -h, -L, -O ...: ignored
     }
@@ -99,6 +103,15 @@ Status run_sendmail(const std::vector<std::string>& args, std::istream& in, std:
     switch (options->mode) {
         case SendmailOptions::Mode::list: return cmd_list(context, {});
         case SendmailOptions::Mode::retry: return cmd_retry(context, {"--all"});
+        case SendmailOptions::Mode::smtp: {
+            // Envelope flags (-f, -t, recipients) do not apply: the client
+            // gives the envelope in SMTP, as with Postfix's sendmail -bs.
+            auto socket = context.submit_socket();
+            if (!socket) return socket.error();
+            if (auto relayed = relay_smtp_session(*socket, STDIN_FILENO, STDOUT_FILENO); !relayed)
+                return context.explain(relayed.error());
+            return {};
+        }
         case SendmailOptions::Mode::send: break;
     }
     if (!options->extract_recipients && options->recipients.empty())

@@ -2,7 +2,7 @@
 // /usr/sbin/sendmail (cron, mailx, PHP, git send-email, logwatch), parsed
 // getopt-style as sendmail does ("-FCronDaemon", "-f a@b", "-ti", "-oi").
 // Harmless flags are accepted and ignored, as msmtp and nullmailer do; flags
-// whose meaning cannot be honoured (-bs, -bd, unknown letters) are usage
+// whose meaning cannot be honoured (-bd, -bi, unknown letters) are usage
 // errors rather than silently doing something else.
 #pragma once
 
@@ -17,7 +17,7 @@
 namespace mailqd {
 
 struct SendmailOptions {
-    enum class Mode { send, list, retry };
+    enum class Mode { send, list, retry, smtp };  // -bm (default), -bp, -q, -bs
     Mode mode = Mode::send;
     bool extract_recipients = false;              // -t
     bool ignore_dots = false;                     // -i, -oi

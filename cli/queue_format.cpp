@@ -162,6 +162,17 @@ std::string render_stats(const Json& stats, TimePoint now)
             << " re-opens\n    last error:   " << str(store, "last_error", "") << " ("
             << optional_time(store, "last_error_at", now) << ")\n";
     }
+    // Only the reasons that happened: a quiet door prints one short line.
+    if (stats.is_object() && stats.contains("submit")) {
+        const Json& refused = stats["submit"].is_object() ? stats["submit"].value("refused", Json()) : Json();
+        std::string counts;
+        if (refused.is_object())
+            for (const auto& [reason, n] : refused.items())
+                if (n.is_number_unsigned() && n.get<std::uint64_t>() > 0)
+                    counts += (counts.empty() ? "" : ", ") + printable(reason, 40) + " " +
+                              std::to_string(n.get<std::uint64_t>());
+        out << "\nSubmit: refused " << (counts.empty() ? "none" : counts) << '\n';
+    }
     const Json& mailboxes = array_at(stats, "mailboxes");
     out << "\nMailboxes:" << (mailboxes.empty() ? " none\n" : "\n");
     for (const auto& m : mailboxes) {

@@ -33,6 +33,10 @@ public:
     // max_length, EOF before a line, or no data within timeout is an error.
     Result<std::string> read_line(std::size_t max_length, std::chrono::seconds timeout);
 
+    // For a caller that polls the socket itself (sendmail -bs); only valid
+    // before any read_line, which may have read ahead.
+    int native_handle() const { return fd_; }
+
 private:
     explicit UnixSocket(int fd) : fd_(fd) {}
     Status wait_readable(std::chrono::seconds timeout);

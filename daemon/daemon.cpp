@@ -115,6 +115,13 @@ Status Daemon::start_doors()
         if (Status s = submit_->listen_tcp(config_.submit.listen); !s)
             return s.error().context("submit.listen");
 
+    hooks_.submit_refusals = [this] {
+        const RefusalCounts refused = submit_->refusals();
+        Json out = Json::object();
+        for (std::size_t i = 0; i < refused_names.size(); ++i)
+            out[std::string(refused_names[i])] = refused.counts[i];
+        return out;
+    };
     commands_ = std::make_unique<ControlCommands>(*reader_, *writer_, events_, config_, hooks_);
     control_ = std::make_unique<ControlServer>(io_.get_executor(), *commands_);
     if (Status s = control_->listen(config_.control.socket, config_.control.socket_mode,

@@ -33,6 +33,8 @@ SubmitOptions submit_options(const Config& config)
     options.max_message_size = config.queue.max_message_size;
     options.max_clients = config.submit.max_clients;
     options.timeout = config.submit.timeout;
+    options.users = config.submit.users;
+    options.user_rate = config.submit.user_rate;
     return options;
 }
 

@@ -50,9 +50,11 @@ struct QueueConfig {
 
 struct SubmitConfig {
     std::filesystem::path socket = "/run/mailqd/submit.sock";
-    mode_t socket_mode = 0660;
-    std::string socket_group = "mailqd";  // empty: leave the group as is
-    std::string listen;                   // "127.0.0.1:2525", "[::1]:2525" or empty
+    mode_t socket_mode = 0666;
+    std::string socket_group = "mailqd";     // empty: leave the group as is
+    std::vector<std::string> users = {"*"};  // who may submit: *, names, @groups
+    unsigned user_rate = 0;                  // messages per minute per user; 0: unlimited
+    std::string listen;                      // "127.0.0.1:2525", "[::1]:2525" or empty
     unsigned max_clients = 256;
     Seconds timeout{300};
     bool operator==(const SubmitConfig&) const = default;
@@ -60,8 +62,10 @@ struct SubmitConfig {
 
 struct ControlConfig {
     std::filesystem::path socket = "/run/mailqd/control.sock";
-    mode_t socket_mode = 0660;
-    std::string socket_group = "mailqd-admin";  // empty: leave the group as is
+    // Open to every local user, as Postfix's showq: each request is checked
+    // against the peer's credentials (non-admins see only their own mail).
+    mode_t socket_mode = 0666;
+    std::string socket_group = "mailqd-admin";  // admins; empty: leave the group as is
     bool operator==(const ControlConfig&) const = default;
 };
 
@@ -175,6 +179,9 @@ std::optional<TlsMode> parse_tls_mode(std::string_view text);
 std::optional<RelayAuth> parse_relay_auth(std::string_view text);
 std::optional<MailboxAuth> parse_mailbox_auth(std::string_view text);
 std::optional<std::vector<std::string>> parse_globs(std::string_view text);  // "*@a.org b@*"
+// "*", or user names and @group names ("www-data @mailqd"); empty: nobody
+// (but root and the daemon's own user, who always may).
+std::optional<std::vector<std::string>> parse_user_list(std::string_view text);
 // A DNS name (letters, digits, - _ .) or an IP address; "[::1]" gives "::1".
 std::optional<std::string> parse_host_name(std::string_view text);
 

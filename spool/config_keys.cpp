@@ -105,6 +105,8 @@ constexpr ValueKind<RelayAuth> relay_auth_kind{&parse_relay_auth,
                                                "one of auto, none, plain, login, xoauth2"};
 constexpr ValueKind<MailboxAuth> mailbox_auth_kind{&parse_mailbox_auth,
                                                    "one of auto, user, plain, apop"};
+constexpr ValueKind<std::vector<std::string>> users_kind{
+    &parse_user_list, "*, or user names and @group names, space separated (e.g. www-data @mailqd)"};
 constexpr ValueKind<std::vector<std::string>> globs_kind{
     &parse_globs, "a space-separated list of globs (e.g. * or *@example.com)"};
 // clang-format on
@@ -178,10 +180,17 @@ const std::vector<ConfigKey>& build_keys()
 
         {K::submit, "socket", "/run/mailqd/submit.sock", "Unix socket speaking SMTP and LMTP",
          assign<&S::socket, path_kind>},
-        {K::submit, "socket_mode", "0660", "permissions of the submit socket (octal)",
+        {K::submit, "socket_mode", "0666",
+         "permissions of the submit socket (octal); submit.users decides who may submit",
          assign<&S::socket_mode, mode_kind>},
-        {K::submit, "socket_group", "mailqd", "group of the submit socket; empty: leave as is",
+        {K::submit, "socket_group", "mailqd",
+         "group of the submit socket; the spool directory door is for its members; empty: leave as is",
          assign<&S::socket_group, text_kind>},
+        {K::submit, "users", "*",
+         "who may submit over the socket and TCP: *, or user names and @group names; root always may",
+         assign<&S::users, users_kind>},
+        {K::submit, "user_rate", "0", "most messages per minute from one local user; 0: unlimited",
+         assign<&S::user_rate, count_or_zero_kind>},
         {K::submit, "listen", "", "optional TCP address on loopback, host:port or [::1]:port; empty: off",
          assign<&S::listen, listen_kind>},
         {K::submit, "max_clients", "256", "most submit clients connected at once",
@@ -191,9 +200,11 @@ const std::vector<ConfigKey>& build_keys()
 
         {K::control, "socket", "/run/mailqd/control.sock", "Unix socket used by mailqctl",
          assign<&C::socket, path_kind>},
-        {K::control, "socket_mode", "0660", "permissions of the control socket (octal)",
+        {K::control, "socket_mode", "0666",
+         "permissions of the control socket (octal); users who are not admins see only their own mail",
          assign<&C::socket_mode, mode_kind>},
-        {K::control, "socket_group", "mailqd-admin", "group of the control socket; empty: leave as is",
+        {K::control, "socket_group", "mailqd-admin",
+         "group of the control socket, and its members are admins (with root); empty: leave as is",
          assign<&C::socket_group, text_kind>},
 
         {K::log, "level", "info", "trace, debug, info, warn or error", assign<&L::level, level_kind>},

@@ -2,6 +2,7 @@
 // enums, globs, host:port. Each takes the trimmed text of one value, trusts
 // nothing in it, and returns nullopt rather than guessing.
 #include <arpa/inet.h>
+#include <cctype>
 #include <charconv>
 #include <limits>
 
@@ -208,6 +209,37 @@ std::optional<std::vector<std::string>> parse_globs(std::string_view text)
     }
     if (globs.empty()) return std::nullopt;
     return globs;
+}
+
+std::optional<std::vector<std::string>> parse_user_list(std::string_view text)
+{
+    // The characters useradd and most directories allow in a name, a
+    // trailing $ included (Samba machine accounts).
+    auto name_ok = [](std::string_view name) {
+        if (name.empty() || name.size() > 64 || name[0] == '-') return false;
+        for (std::size_t i = 0; i < name.size(); ++i) {
+            const unsigned char c = static_cast<unsigned char>(name[i]);
+            const bool plain = std::isalnum(c) || c == '_' || c == '-' || c == '.';
+            if (!plain && !(c == '$' && i + 1 == name.size())) return false;
+        }
+        return true;
+    };
+    std::vector<std::string> entries;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (text[i] == ' ' || text[i] == '\t') {
+            ++i;
+            continue;
+        }
+        auto end = text.find_first_of(" \t", i);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view entry = text.substr(i, end - i);
+        const std::string_view name = entry[0] == '@' ? entry.substr(1) : entry;
+        if (entry != "*" && !name_ok(name)) return std::nullopt;
+        entries.emplace_back(entry);
+        i = end;
+    }
+    return entries;
 }
 
 std::optional<std::string> parse_host_name(std::string_view text)

@@ -134,7 +134,9 @@ public:
     // --- admin ---
     // Oldest first, with recipients (no attempt history); state filters by
     // message state (MessageInfo::state()).
-    Result<std::vector<MessageInfo>> list(std::optional<RecipientState> state);
+    // submitter: only that local user's messages (a non-admin's mailq).
+    Result<std::vector<MessageInfo>> list(std::optional<RecipientState> state,
+                                          const std::optional<std::string>& submitter = std::nullopt);
     Result<MessageInfo> show(const std::string& id);  // with attempts; not_found if unknown
     Status hold(const std::string& id);               // queued/deferred -> held; not_found if unknown
     Status release(const std::string& id);            // held -> queued, due now

@@ -42,20 +42,23 @@ RecipientInfo read_recipient(const Statement& s, int first)
 
 Error unknown_id(const std::string& id) { return make_error(ErrorKind::not_found, "unknown queue ID " + id); }
 
-std::string list_sql()
+std::string list_sql(const char* where)
 {
     return std::string("SELECT ") + message_columns + ", " + recipient_columns +
-           " FROM messages m JOIN recipients r ON r.message_id = m.id"
+           " FROM messages m JOIN recipients r ON r.message_id = m.id" + where +
            " ORDER BY m.received_at, m.rowid, r.position";
 }
 
 }  // namespace
 
-Result<std::vector<MessageInfo>> Store::list(std::optional<RecipientState> state)
+Result<std::vector<MessageInfo>> Store::list(std::optional<RecipientState> state,
+                                             const std::optional<std::string>& submitter)
 {
-    static const std::string text = list_sql();
-    auto s = sql(text.c_str());
+    static const std::string every = list_sql("");
+    static const std::string of_submitter = list_sql(" WHERE m.submitter = ?1");
+    auto s = sql(submitter ? of_submitter.c_str() : every.c_str());
     if (!s) return s.error();
+    if (submitter) s->bind_all(*submitter);
     std::vector<MessageInfo> all;
     auto st = each_row(*s, [&](const Statement& row) {
         if (all.empty() || all.back().id != row.text(0)) all.push_back(read_message(row, 0));

@@ -64,14 +64,14 @@ struct ChangeOutcome {
 
 }  // namespace
 
-awaitable<Json> ControlCommands::handle(const std::string& line)
+awaitable<Json> ControlCommands::handle(const std::string& line, const ControlCaller& caller)
 {
     Json request = Json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (request.is_discarded() || !request.is_object())
         co_return error_response(usage("request is not a JSON object"));
     std::optional<Result<Json>> answered;
     try {
-        answered.emplace(co_await dispatch(request));
+        answered.emplace(co_await dispatch(request, caller));
     } catch (const Json::exception& e) {
         // A type this code forgot to check: an answer, not a dropped session.
         spdlog::error("control {}: {}", command_name(request), e.what());
@@ -85,21 +85,30 @@ awaitable<Json> ControlCommands::handle(const std::string& line)
     co_return ok_response(std::move(*result));
 }
 
-awaitable<Result<Json>> ControlCommands::dispatch(const Json& request)
+awaitable<Result<Json>> ControlCommands::dispatch(const Json& request, const ControlCaller& caller)
 {
     const auto cmd_it = request.find("cmd");
     if (cmd_it == request.end() || !cmd_it->is_string()) co_return usage("request without \"cmd\"");
     const std::string cmd = *cmd_it;
-    if (cmd == "list") co_return list(request);
-    if (cmd == "show") co_return show(request);
+    if (cmd == "list") co_return list(request, caller);
+    if (cmd == "show") co_return show(request, caller);
+    const bool known = cmd == "stats" || cmd == "hold" || cmd == "release" || cmd == "retry" ||
+                       cmd == "delete" || cmd == "fetch";
+    if (!known) co_return usage("unknown command " + cmd);
+    if (!caller.admin) {
+        spdlog::warn("control {}: refused to {} (not an admin)", printable(cmd, 40), caller.user);
+        const std::string& group = config_.control.socket_group;
+        co_return make_error(ErrorKind::permission,
+                             "only admins may " + cmd + " (root" +
+                                 (group.empty() ? std::string() : " and members of group " + group) +
+                                 "); you are " + caller.user);
+    }
     if (cmd == "stats") co_return stats();
-    if (cmd == "hold" || cmd == "release" || cmd == "retry" || cmd == "delete")
-        co_return co_await change(cmd, request);
     if (cmd == "fetch") co_return co_await fetch(request);
-    co_return usage("unknown command " + cmd);
+    co_return co_await change(cmd, request, caller);
 }
 
-Result<Json> ControlCommands::list(const Json& request)
+Result<Json> ControlCommands::list(const Json& request, const ControlCaller& caller)
 {
     std::optional<RecipientState> state;
     if (auto it = request.find("state"); it != request.end() && !it->is_null()) {
@@ -107,14 +116,16 @@ Result<Json> ControlCommands::list(const Json& request)
         state = recipient_state_from(it->get<std::string>());
         if (!state) return usage("unknown state " + it->get<std::string>());
     }
-    auto messages = reader_.list(state);
+    std::optional<std::string> only;
+    if (!caller.admin) only = caller.user;
+    auto messages = reader_.list(state, only);
     if (!messages) return messages.error();
     Json out = Json::array();
     for (const auto& message : *messages) out.push_back(to_json(message, false));
     return out;
 }
 
-Result<Json> ControlCommands::show(const Json& request)
+Result<Json> ControlCommands::show(const Json& request, const ControlCaller& caller)
 {
     auto it = request.find("id");
     if (it == request.end() || !it->is_string()) return usage("show needs an \"id\"");
@@ -124,6 +135,9 @@ Result<Json> ControlCommands::show(const Json& request)
         if (message.error().kind == ErrorKind::not_found) return unknown_ids({id});
         return message.error();
     }
+    // Another user's message does not exist for a non-admin: not even its ID
+    // is confirmed.
+    if (!caller.admin && message->submitter != caller.user) return unknown_ids({id});
     Json out = to_json(*message, true);
     auto raw = flag(request, "raw");
     if (!raw) return raw.error();
@@ -152,7 +166,8 @@ Result<std::vector<std::string>> ControlCommands::target_ids(const Json& request
     return ids;
 }
 
-awaitable<Result<Json>> ControlCommands::change(const std::string& cmd, const Json& request)
+awaitable<Result<Json>> ControlCommands::change(const std::string& cmd, const Json& request,
+                                                const ControlCaller& caller)
 {
     auto ids = target_ids(request);
     if (!ids) co_return ids.error();
@@ -175,7 +190,7 @@ awaitable<Result<Json>> ControlCommands::change(const std::string& cmd, const Js
     auto pending = write_store(writer_, std::move(job));  // named: see store_async.hpp
     auto outcome = co_await std::move(pending);
     if (!outcome) co_return outcome.error();
-    for (const auto& id : outcome->done) spdlog::info("{}: {} by admin", id, cmd);
+    for (const auto& id : outcome->done) spdlog::info("{}: {} by {}", id, cmd, caller.user);
     // retry/release make work due; hold/delete take it away from a scheduler
     // that may have it in hand. Either way, let it look again.
     if (cmd == "retry" && !outcome->done.empty() && hooks_.retry_requested) hooks_.retry_requested();
@@ -215,6 +230,7 @@ Result<Json> ControlCommands::stats()
     }
     Json stats{
         {"queue", counts ? to_json(*counts) : Json(nullptr)}, {"relays", relays}, {"mailboxes", mailboxes}};
+    if (hooks_.submit_refusals) stats["submit"] = Json{{"refused", hooks_.submit_refusals()}};
     const StoreFaults faults = writer_.faults();
     const Error* read_error = !counts           ? &counts.error()
                               : !relay_totals   ? &relay_totals.error()

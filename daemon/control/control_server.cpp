@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 #include <list>
+#include <map>
 #include <optional>
 
 #include "daemon/net/accept_backoff.hpp"
@@ -20,6 +21,7 @@ constexpr std::chrono::seconds write_timeout{30};
 // Sessions at once; more are answered with an error and closed, so a
 // local user cannot hold every descriptor the daemon has.
 constexpr std::size_t max_sessions = 64;
+constexpr unsigned max_sessions_per_user = max_sessions / 4;
 
 }  // namespace
 
@@ -29,7 +31,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
     }
 
     awaitable<void> accept_loop();
-    awaitable<void> session(std::shared_ptr<Socket> socket);
+    awaitable<void> session(std::shared_ptr<Socket> socket, PeerCredentials peer);
     awaitable<bool> answer(std::shared_ptr<Socket> socket, const Json& reply);
     awaitable<void> await_request(std::shared_ptr<Socket> socket);
     awaitable<void> refuse(std::shared_ptr<Socket> socket, Error why);
@@ -37,8 +39,9 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
     UnixAcceptor acceptor;
     ControlCommands& commands;
     std::optional<SocketFile> socket_file;  // once bound
-    std::string group;                      // peers must be in it; empty: anyone the file mode lets in
+    std::string group;                      // admins; empty: anyone the file mode lets in
     std::list<std::weak_ptr<Socket>> sessions;
+    std::map<uid_t, unsigned> sessions_of;  // by the peer's uid
     bool stopped = false;
     // Name and group lookups (NSS, maybe LDAP) wait here, not on the io thread.
     asio::thread_pool nss{1};
@@ -97,23 +100,48 @@ awaitable<void> ControlServer::Impl::accept_loop()
                 "control refusal");
             continue;
         }
+        auto peer = unix_peer_credentials(socket->native_handle());
+        if (!peer) {
+            spawn_logged(
+                acceptor.get_executor(),
+                self->refuse(socket, make_error(ErrorKind::permission,
+                                                "permission denied: cannot read the peer's credentials")),
+                "control refusal");
+            continue;
+        }
+        if (sessions_of[peer->uid] >= max_sessions_per_user) {
+            spdlog::warn("control socket: refused a client: uid {} has {} sessions open", peer->uid,
+                         sessions_of[peer->uid]);
+            spawn_logged(acceptor.get_executor(),
+                         self->refuse(socket, make_error(ErrorKind::temporary,
+                                                         "too many control connections from your user")),
+                         "control refusal");
+            continue;
+        }
         sessions.push_back(socket);
-        spawn_logged(acceptor.get_executor(), self->session(socket), "control session");
+        ++sessions_of[peer->uid];
+        const uid_t uid = peer->uid;
+        asio::co_spawn(acceptor.get_executor(), self->session(socket, std::move(*peer)),
+                       [self, uid](std::exception_ptr error) {
+                           if (--self->sessions_of[uid] == 0) self->sessions_of.erase(uid);
+                           if (!error) return;
+                           try {
+                               std::rethrow_exception(error);
+                           } catch (const std::exception& e) {
+                               spdlog::error("control session failed: {}", e.what());
+                           }
+                       });
     }
 }
 
-awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
+awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket, PeerCredentials peer)
 {
     auto self = shared_from_this();
-    Status allowed = make_error(ErrorKind::permission, "cannot read the peer's credentials");
-    if (auto peer = unix_peer_credentials(socket->native_handle())) {
-        auto op = identify_peer(nss.get_executor(), std::move(*peer), group);  // named: see store_async.hpp
-        allowed = (co_await std::move(op)).allowed;
-    }
-    if (!allowed) {
-        spdlog::warn("control socket: refused: {}", allowed.error().message);
-        co_return co_await refuse(socket, allowed.error().context("permission denied"));
-    }
+    std::vector<std::string> admins{group.empty() ? std::string("*") : "@" + group};
+    auto op = identify_peer(nss.get_executor(), std::move(peer), std::move(admins));  // named: see
+                                                                                      // store_async.hpp
+    PeerIdentity identity = co_await std::move(op);
+    const ControlCaller caller{identity.peer.user, identity.allowed.ok()};
     asio::steady_timer idle(socket->get_executor());
     std::string buffer;
     for (;;) {
@@ -137,7 +165,7 @@ awaitable<void> ControlServer::Impl::session(std::shared_ptr<Socket> socket)
         const std::size_t used = ec ? buffer.size() : n;
         std::string line = buffer.substr(0, ec ? used : used - 1);
         buffer.erase(0, used);
-        Json reply = co_await commands.handle(line);
+        Json reply = co_await commands.handle(line, caller);
         if (!co_await answer(socket, reply) || ec) break;
     }
     error_code ignored;

@@ -158,23 +158,41 @@ Status check_peer_group(const PeerCredentials& peer, const std::string& group)
     return make_error(ErrorKind::permission, "user " + peer.user + " is not in group " + group);
 }
 
+Status check_peer_users(const PeerCredentials& peer, const std::vector<std::string>& users)
+{
+    if (peer.uid == 0 || peer.uid == ::geteuid()) return {};
+    std::optional<Error> group_refusal;
+    for (const auto& entry : users) {
+        if (entry == "*" || entry == peer.user) return {};
+        if (entry.size() > 1 && entry[0] == '@') {
+            Status member = check_peer_group(peer, entry.substr(1));
+            if (member) return {};
+            if (!group_refusal) group_refusal = member.error();
+        }
+    }
+    // One group named: its reason (which may be that it does not exist).
+    if (group_refusal && users.size() == 1) return *group_refusal;
+    return make_error(ErrorKind::permission, "user " + peer.user + " is not listed");
+}
+
 namespace {
 
 // co_spawn default-constructs its result for the exception path: hence the
 // optional (never empty once awaited).
-awaitable<std::optional<PeerIdentity>> identify_here(PeerCredentials peer, std::string group)
+awaitable<std::optional<PeerIdentity>> identify_here(PeerCredentials peer, std::vector<std::string> users)
 {
     resolve_user_name(peer);
-    Status allowed = check_peer_group(peer, group);
+    Status allowed = check_peer_users(peer, users);
     co_return PeerIdentity{std::move(peer), std::move(allowed)};
 }
 
 }  // namespace
 
-awaitable<PeerIdentity> identify_peer(asio::any_io_executor blocking, PeerCredentials peer, std::string group)
+awaitable<PeerIdentity> identify_peer(asio::any_io_executor blocking, PeerCredentials peer,
+                                      std::vector<std::string> users)
 {
     awaitable<std::optional<PeerIdentity>> op =
-        asio::co_spawn(blocking, identify_here(std::move(peer), std::move(group)), use_awaitable);
+        asio::co_spawn(blocking, identify_here(std::move(peer), std::move(users)), use_awaitable);
     std::optional<PeerIdentity> identity = co_await std::move(op);
     co_return std::move(*identity);
 }

@@ -53,14 +53,20 @@ void resolve_user_name(PeerCredentials& peer);
 // (or why it could not be decided).
 Status check_peer_group(const PeerCredentials& peer, const std::string& group);
 
+// Blocking (NSS). A list as submit.users has it: "*" (anyone), user names,
+// "@group" names (check_peer_group). Root and the daemon's own user always
+// may. Refusal: ErrorKind::permission with the reason ("user X is not in
+// group G", "user X is not listed").
+Status check_peer_users(const PeerCredentials& peer, const std::vector<std::string>& users);
+
 struct PeerIdentity {
     PeerCredentials peer;  // with the user's name resolved
-    Status allowed;        // check_peer_group's verdict
+    Status allowed;        // check_peer_users' verdict
 };
 
 // Both NSS steps on `blocking`; resumes on the caller's executor. Callers
 // await it from a named local (GCC 12, see store_async.hpp).
 awaitable<PeerIdentity> identify_peer(asio::any_io_executor blocking, PeerCredentials peer,
-                                      std::string group);
+                                      std::vector<std::string> users);
 
 }  // namespace mailqd

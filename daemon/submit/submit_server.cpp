@@ -17,6 +17,7 @@
 #include "daemon/net/unix_listener.hpp"
 #include "daemon/submit/submit_listen.hpp"
 #include "daemon/submit/submit_session.hpp"
+#include "daemon/submit/user_rate.hpp"
 
 namespace mailqd {
 namespace {
@@ -48,17 +49,19 @@ struct SubmitServer::Impl : std::enable_shared_from_this<Impl> {
         : executor(std::move(ex)),
           options(std::move(opts)),
           accept(std::make_shared<const AcceptFn>(std::move(fn))),
-          budget(std::make_shared<DataBudget>(budget_for(options)))
+          budget(std::make_shared<DataBudget>(budget_for(options))),
+          rate(std::make_shared<UserRate>(options.user_rate))
     {
     }
 
     asio::any_io_executor executor;
     SubmitOptions options;
     std::shared_ptr<const AcceptFn> accept;
-    std::shared_ptr<DataBudget> budget;  // io thread only
+    std::shared_ptr<DataBudget> budget;                                           // io thread only
+    std::shared_ptr<UserRate> rate;                                               // io thread only
+    std::shared_ptr<RefusalCounts> refusals = std::make_shared<RefusalCounts>();  // io thread only
     std::optional<UnixAcceptor> unix_acceptor;
     std::optional<SocketFile> unix_file;  // removed at stop
-    std::string group;                    // peers must be in it; empty: anyone the file mode lets in
     std::optional<TcpAcceptor> tcp_acceptor;
     bool stopped = false;
 
@@ -108,7 +111,7 @@ template <class Socket>
 void SubmitServer::Impl::start_session(Socket socket, std::string door)
 {
     std::optional<PeerCredentials> peer = credentials(socket);
-    SessionParams params{{}, accept, std::move(door), "", static_cast<uid_t>(-1), budget};
+    SessionParams params{{}, accept, std::move(door), "", static_cast<uid_t>(-1), budget, rate, refusals};
     {
         std::lock_guard lock(mutex);
         params.options = options;
@@ -121,6 +124,7 @@ void SubmitServer::Impl::start_session(Socket socket, std::string door)
         // A loopback TCP client whose socket the kernel cannot name: no user
         // to check or record, so no way in.
         spdlog::warn("submit: refused a {} client: cannot tell which local user it is", params.door);
+        refusals->add(Refused::unidentified);
         asio::co_spawn(executor, refuse(stream, "421 4.7.0 cannot tell which local user is connecting"),
                        asio::detached);
         return;
@@ -131,12 +135,14 @@ void SubmitServer::Impl::start_session(Socket socket, std::string door)
         const unsigned max_clients = params.options.max_clients;
         if (sessions.size() >= max_clients) {
             spdlog::warn("submit: refusing a {} client: max_clients={} reached", params.door, max_clients);
+            refusals->add(Refused::clients);
             asio::co_spawn(executor, refuse(stream, "421 4.3.2 Too many connections"), asio::detached);
             return;
         }
         if (sessions_of[peer->uid] >= per_user_limit(max_clients)) {
             spdlog::warn("submit: refusing a {} client: uid {} has {} sessions open", params.door, peer->uid,
                          sessions_of[peer->uid]);
+            refusals->add(Refused::clients);
             asio::co_spawn(executor, refuse(stream, "421 4.7.0 Too many connections from your user"),
                            asio::detached);
             return;
@@ -164,19 +170,21 @@ void SubmitServer::Impl::start_session(Socket socket, std::string door)
                    });
 }
 
-// Names the peer and checks its group off the io thread, then runs the
-// conversation under that name.
+// Names the peer and checks it against submit.users off the io thread,
+// then runs the conversation under that name.
 awaitable<void> SubmitServer::Impl::serve(std::shared_ptr<Transport> stream, SessionParams params,
                                           PeerCredentials peer)
 {
-    auto op = identify_peer(nss.get_executor(), std::move(peer), group);  // named: see store_async.hpp
+    auto op = identify_peer(nss.get_executor(), std::move(peer), params.options.users);  // named: see
+                                                                                         // store_async.hpp
     PeerIdentity identity = co_await std::move(op);
     params.submitter = identity.peer.user;
     params.uid = identity.peer.uid;
     if (!identity.allowed) {
-        spdlog::warn("submit: refused {}: {}", params.submitter, identity.allowed.error().message);
-        co_return co_await refuse(
-            stream, "554 5.7.1 not authorised to submit (" + identity.allowed.error().message + ")");
+        spdlog::warn("submit: refused {}: {} (submit.users)", params.submitter,
+                     identity.allowed.error().message);
+        refusals->add(Refused::user);
+        co_return co_await refuse(stream, "554 5.7.1 user " + params.submitter + " may not submit");
     }
     spdlog::debug("submit: {} connection from {}", params.door, params.submitter);
     SubmitSession session(stream, std::move(params));
@@ -205,7 +213,6 @@ Status SubmitServer::listen_unix(const std::filesystem::path& path, mode_t mode,
     if (!bound) return bound.error();
     impl_->unix_acceptor.emplace(std::move(acceptor));
     impl_->unix_file = std::move(*bound);
-    impl_->group = group;
     return {};
 }
 
@@ -251,6 +258,7 @@ void SubmitServer::stop()
 void SubmitServer::set_options(SubmitOptions options)
 {
     impl_->budget->set_total(budget_for(options));
+    impl_->rate->set_limit(options.user_rate);
     std::lock_guard lock(impl_->mutex);
     impl_->options = std::move(options);
 }
@@ -260,6 +268,8 @@ std::size_t SubmitServer::active_sessions() const
     std::lock_guard lock(impl_->mutex);
     return impl_->sessions.size();
 }
+
+RefusalCounts SubmitServer::refusals() const { return *impl_->refusals; }
 
 std::size_t SubmitServer::data_in_use() const { return impl_->budget->in_use(); }
 

@@ -24,9 +24,8 @@ public:
     ~SubmitServer();
 
     // Binds; a stale socket file is replaced, a live one is an error.
-    // group: the socket file's group, and peers must be members of it
-    // (SO_PEERCRED; root and the daemon's own user always may).
-    // group empty: leave the file's group as is and let in any peer.
+    // group: the socket file's group (empty: leave it as is). Who may
+    // submit is options.users, checked with SO_PEERCRED whatever the mode.
     Status listen_unix(const std::filesystem::path& path, mode_t mode, const std::string& group);
     // "127.0.0.1:2525" or "[::1]:2525".
     Status listen_tcp(const std::string& address);
@@ -38,6 +37,8 @@ public:
     void set_options(SubmitOptions options);  // on SIGHUP; applies to new sessions
 
     std::size_t active_sessions() const;
+    // Clients and messages turned away so far, by reason. Executor's thread.
+    RefusalCounts refusals() const;
     // Bytes of DATA the sessions hold now (of the budget). Executor's thread.
     std::size_t data_in_use() const;
     // The bound TCP port (useful with ":0"); 0 when not listening on TCP.

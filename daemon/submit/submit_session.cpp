@@ -151,10 +151,29 @@ void SubmitSession::on_hello(const SubmitCommand& cmd)
     reply("250 ENHANCEDSTATUSCODES");
 }
 
+void SubmitSession::count(Refused why)
+{
+    if (params_.refusals) params_.refusals->add(why);
+}
+
+bool SubmitSession::over_user_rate()
+{
+    if (!params_.rate || params_.rate->allows(params_.uid)) return false;
+    spdlog::warn("submit: {}: over submit.user_rate ({} messages a minute)", params_.submitter,
+                 params_.rate->limit());
+    count(Refused::rate);
+    return true;
+}
+
 void SubmitSession::on_mail(const SubmitCommand& cmd)
 {
     if (!greeted_) return reply_error("503 5.5.1 Error: send EHLO, HELO or LHLO first");
     if (have_mail_) return reply_error("503 5.5.1 Error: nested MAIL command");
+    // Not an error of the client's conversation: it may wait and try again.
+    if (over_user_rate())
+        return reply("451 4.7.1 user " + params_.submitter + " sent " +
+                     std::to_string(params_.rate->limit()) +
+                     " messages in the last minute (submit.user_rate), try again later");
     if (cmd.size && *cmd.size > params_.options.max_message_size)
         return reply_error("552 5.3.4 Message size exceeds fixed limit");
     if (!cmd.argument.empty() && !valid_address(cmd.argument))
@@ -201,14 +220,17 @@ awaitable<SubmitSession::Next> SubmitSession::on_data()
     switch (refusal) {
         case Refusal::none: co_await commit(std::move(raw)); break;
         case Refusal::too_big:
+            count(Refused::too_big);
             reply_each_recipient("552", "5.3.4", "Message size exceeds fixed limit");
             break;
         case Refusal::header_line:
+            count(Refused::header_line);
             reply_each_recipient("554", "5.6.0", "Message header line longer than 998 characters (RFC 5322)");
             break;
         case Refusal::no_memory:
             spdlog::warn("submit: {} client: message refused for now: the door's memory budget is in use",
                          params_.submitter);
+            count(Refused::no_memory);
             reply_each_recipient("451", "4.3.1", "Insufficient system resources, try again later");
             break;
     }
@@ -274,6 +296,13 @@ void SubmitSession::reply_each_recipient(std::string_view code, std::string_view
 
 awaitable<void> SubmitSession::commit(std::string raw)
 {
+    // Checked again: the user's other sessions may have used the minute's
+    // allowance while this one was receiving.
+    if (over_user_rate())
+        co_return reply_each_recipient(
+            "451", "4.7.1",
+            "user " + params_.submitter + " sent " + std::to_string(params_.rate->limit()) +
+                " messages in the last minute (submit.user_rate), try again later");
     NewMessage message;
     message.sender = sender_;
     message.recipients = unique_in_order(recipients_);
@@ -287,8 +316,10 @@ awaitable<void> SubmitSession::commit(std::string raw)
         spdlog::error("submit: committing a message failed: {}", e.what());
         result.emplace(make_error(ErrorKind::temporary, "internal error"));
     }
-    if (result->ok())
+    if (result->ok()) {
+        if (params_.rate) params_.rate->record(params_.uid);
         co_return reply_each_recipient("250", lmtp_ ? "2.1.5" : "2.0.0", "Ok: queued as " + result->value());
+    }
     const Error& error = result->error();
     spdlog::warn("submit: {} client: message not queued: {}", params_.submitter, reply_text(error.message));
     // Only the message's own fault is permanent: a local fault is never a

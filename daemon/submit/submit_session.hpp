@@ -18,16 +18,19 @@
 #include "daemon/submit/data_budget.hpp"
 #include "daemon/submit/submit_commands.hpp"
 #include "daemon/submit/submit_options.hpp"
+#include "daemon/submit/user_rate.hpp"
 
 namespace mailqd {
 
 struct SessionParams {
     SubmitOptions options;
     std::shared_ptr<const AcceptFn> accept;
-    std::string door;                    // "socket" or "tcp"
-    std::string submitter;               // the peer's Unix user name (its uid when it has none)
-    uid_t uid = static_cast<uid_t>(-1);  // the peer's
-    std::shared_ptr<DataBudget> budget;  // shared by the door's sessions; null: unbounded
+    std::string door;                         // "socket" or "tcp"
+    std::string submitter;                    // the peer's Unix user name (its uid when it has none)
+    uid_t uid = static_cast<uid_t>(-1);       // the peer's
+    std::shared_ptr<DataBudget> budget;       // shared by the door's sessions; null: unbounded
+    std::shared_ptr<UserRate> rate;           // shared; null: unlimited
+    std::shared_ptr<RefusalCounts> refusals;  // shared; null: not counted
 };
 
 // Limits of a conversation (not configurable: they only bound abuse).
@@ -58,6 +61,8 @@ private:
     enum class Refusal { none, too_big, header_line, no_memory };
     awaitable<IoResult> receive_data(std::string& raw, Refusal& refusal, DataClaim& claim);
     awaitable<void> commit(std::string raw);
+    bool over_user_rate();  // and, if so, counts the refusal
+    void count(Refused why);
     void reply_each_recipient(std::string_view code, std::string_view enhanced, std::string_view text);
 
     void reply(std::string_view line);

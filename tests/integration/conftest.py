@@ -36,6 +36,10 @@ READY_TIMEOUT = 10.0
 SANITIZED = os.environ.get("MAILQD_SANITIZE") == "1"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sections(dict): config sections for a test's daemon fixture")
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -269,7 +270,9 @@ def test_stats_table_and_json(daemon):
     submit(d)
     hold_all(d)
     stats = json.loads(d.ctl("stats", "--json").stdout)
-    assert set(stats) == {"queue", "relays", "mailboxes"}
+    assert set(stats) == {"queue", "relays", "mailboxes", "submit"}
+    assert stats["submit"]["refused"] == {"user": 0, "rate": 0, "clients": 0, "unidentified": 0,
+                                          "too_big": 0, "header_line": 0, "no_memory": 0}
     assert stats["queue"]["held"] == 1
     assert [r["name"] for r in stats["relays"]] == ["default"]
     r = d.ctl("stats")
@@ -277,6 +280,7 @@ def test_stats_table_and_json(daemon):
     assert r.stdout.startswith("Queue:  0 queued, 0 deferred, 1 held, 0 sent, 0 failed")
     assert "  default: " in r.stdout
     assert "Mailboxes: none" in r.stdout
+    assert "Submit: refused none" in r.stdout
 
 
 def test_mailq_and_sendmail_bp_list_the_queue(daemon):
@@ -356,6 +360,115 @@ def test_sendmail_dot_ends_input_unless_i(daemon):
     raws = {m["recipients"][0]["address"]: d.show(m["id"], raw=True)["raw"] for m in d.list()}
     assert "before" in raws["a@example.org"] and "after" not in raws["a@example.org"]
     assert "before\r\n.\r\nafter" in raws["b@example.org"]
+
+
+class SmtpOverPipes:
+    """A client of `sendmail -bs`, as Symfony Mailer drives it: SMTP lines
+    over the child's stdin and stdout."""
+
+    def __init__(self, d, *flags, preexec_fn=None):
+        env = dict(os.environ, MAILQD_CONFIG=str(d.config_path))
+        self.proc = subprocess.Popen([str(SENDMAIL), "-bs", *flags], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                     preexec_fn=preexec_fn)
+
+    def reply(self):
+        lines = []
+        while True:
+            line = self.proc.stdout.readline().decode()
+            assert line.endswith("\r\n"), (lines, line)
+            lines.append(line)
+            if line[3] == " ":
+                return "".join(lines)
+
+    def send(self, line):
+        self.proc.stdin.write(line.encode() + b"\r\n")
+        self.proc.stdin.flush()
+
+    def command(self, line):
+        self.send(line)
+        return self.reply()
+
+    def finish(self, timeout=30):
+        self.proc.stdin.close()
+        rest = self.proc.stdout.read().decode()
+        err = self.proc.stderr.read().decode()
+        return self.proc.wait(timeout=timeout), rest, err
+
+
+def test_sendmail_bs_speaks_the_submit_door_on_pipes(daemon):
+    d = daemon()
+    hold_all(d)
+    c = SmtpOverPipes(d, "-i")  # Laravel's "/usr/sbin/sendmail -bs -i"
+    assert c.reply().startswith("220 mailqd.test ESMTP")
+    ehlo = c.command("EHLO app.example")
+    assert "250-PIPELINING" in ehlo and "SIZE" in ehlo
+    assert c.command("MAIL FROM:<app@example.com>").startswith("250 ")
+    assert c.command("RCPT TO:<bob@example.org>").startswith("250 ")
+    assert c.command("DATA").startswith("354 ")
+    c.send("Subject: over -bs\r\n\r\n..leading dot\r\nbody")
+    done = c.command(".")
+    assert done.startswith("250 2.0.0 Ok: queued as "), done
+    queue_id = done.split()[-1]
+    # The 250 came after the commit: the message is in the queue now.
+    shown = d.show(queue_id, raw=True)
+    assert shown["sender"] == "app@example.com" and shown["submitter"] == "root"
+    assert [r["address"] for r in shown["recipients"]] == ["bob@example.org"]
+    assert shown["raw"].endswith("\r\n.leading dot\r\nbody\r\n")
+    assert c.command("QUIT").startswith("221 ")
+    code, rest, err = c.finish()
+    assert (code, rest, err) == (0, "", "")
+
+
+def test_sendmail_bs_ends_at_eof_and_keeps_nothing_half_sent(daemon):
+    d = daemon()
+    hold_all(d)
+    c = SmtpOverPipes(d)
+    c.reply()
+    c.command("HELO app")
+    c.command("MAIL FROM:<app@example.com>")
+    c.command("RCPT TO:<bob@example.org>")
+    c.command("DATA")
+    c.send("Subject: cut off\r\n\r\nhalf")
+    code, rest, err = c.finish()  # the program died mid-DATA
+    assert code == 0 and err == "", (code, rest, err)
+    assert d.list() == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another user")
+def test_sendmail_bs_refused_user_is_77(daemon):
+    d = daemon(sections={"submit": {"users": "root"}})
+    os.chmod(d.sockdir, 0o755)
+
+    def as_nobody():
+        os.setgid(65534)
+        os.setgroups([])
+        os.setuid(65534)
+
+    readable = Path(tempfile.mkdtemp(prefix="mqp", dir="/tmp"))
+    os.chmod(readable, 0o755)
+    config = readable / "mailqd.conf"
+    config.write_text(d.config_path.read_text())
+    os.chmod(config, 0o644)
+    try:
+        r = subprocess.run([str(SENDMAIL), "-C", str(config), "-bs"], input=b"EHLO x\r\n",
+                           capture_output=True, timeout=30, preexec_fn=as_nobody)
+        r.stdout, r.stderr = r.stdout.decode(), r.stderr.decode()
+        assert r.returncode == 77, (r.returncode, r.stdout, r.stderr)
+        assert r.stdout == "554 5.7.1 user nobody may not submit\r\n", r.stdout
+        assert "user nobody may not submit" in one_error_line(r, "sendmail")
+    finally:
+        config.unlink()
+        readable.rmdir()
+
+
+def test_sendmail_bs_without_daemon_says_421(tmp_path):
+    config = tmp_path / "mailqd.conf"
+    config.write_text(render_config({"submit": {"socket": tmp_path / "none.sock"}}))
+    r = run([SENDMAIL, "-C", config, "-bs"], input="EHLO x\r\n")
+    assert r.returncode == 69, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout.startswith("421 4.3.2 "), r.stdout
+    one_error_line(r, "sendmail")
 
 
 def test_sendmail_without_recipients_is_usage():

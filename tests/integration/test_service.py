@@ -7,6 +7,7 @@ for `cmake --install` and `cpack`. The access tests create throwaway users
 and groups, so they need root (CI runs as root); they skip otherwise.
 """
 
+import json
 import os
 import re
 import shutil
@@ -241,25 +242,50 @@ def accounts():
         run("groupdel", group)
 
 
-@pytest.fixture
-def guarded(accounts):
-    """A daemon whose sockets belong to the throwaway group but are mode
-    0666 (a wrong chmod), in directories everyone can reach, with a copy of
-    mailqctl every user can run."""
+def reachable_daemon(sections):
+    """A daemon in directories everyone can reach, its sockets mode 0666 (the
+    default), with copies of mailqctl and sendmail every user can run."""
     root = Path(tempfile.mkdtemp(prefix="mq-acl-", dir="/tmp"))
     os.chmod(root, 0o755)
-    d = Daemon(root / "d", listen=True, sections={
-        "submit": {"socket_group": accounts["group"], "socket_mode": "0666"},
-        "control": {"socket_group": accounts["group"], "socket_mode": "0666"},
-    })
+    d = Daemon(root / "d", listen=True, sections=sections)
     os.chmod(d.root, 0o755)
     os.chmod(d.sockdir, 0o755)
     os.chmod(d.config_path, 0o644)
     ctl = root / "mailqctl"
     shutil.copy(MAILQCTL_BIN, ctl)
     os.chmod(ctl, 0o755)
-    d.start()
+    (root / "sendmail").symlink_to(ctl)
+    (root / "mailq").symlink_to(ctl)
     d.ctl_path = ctl
+    d.sendmail_path = root / "sendmail"
+    d.mailq_path = root / "mailq"
+    d.start()
+    return d, root
+
+
+@pytest.fixture
+def guarded(accounts):
+    """Only members of the throwaway group may submit, and they are the
+    admins too."""
+    d, root = reachable_daemon({"submit": {"users": "@" + accounts["group"]},
+                                "control": {"socket_group": accounts["group"]}})
+    yield d
+    try:
+        d.stop()
+    finally:
+        d.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def open_door(request):
+    """The defaults: every local user may submit, nobody but root is an
+    admin. Marked sections are merged in (@pytest.mark.sections(...))."""
+    marker = request.node.get_closest_marker("sections")
+    sections = {"control": {"socket_group": "root"}}
+    for section, keys in (marker.args[0] if marker else {}).items():
+        sections.setdefault(section, {}).update(keys)
+    d, root = reachable_daemon(sections)
     yield d
     try:
         d.stop()
@@ -286,10 +312,14 @@ print(s.makefile("rb").readline().decode().strip())
 
 
 def test_control_socket_refuses_outsider(guarded, accounts):
-    r = as_user(accounts["outsider"], guarded.ctl_path, "--socket", guarded.control_socket, "stats")
-    assert r.returncode == 77, (r.returncode, r.stdout, r.stderr)
-    assert f"permission denied: user {accounts['outsider']} is not in group {accounts['group']}" in r.stderr
-    guarded.wait_log("control socket: refused")
+    """Anyone may connect; a user who is not an admin may not steer the queue."""
+    for command in (["stats"], ["hold", "--all"], ["retry", "--all"], ["fetch"]):
+        r = as_user(accounts["outsider"], guarded.ctl_path, "--socket", guarded.control_socket, *command)
+        assert r.returncode == 77, (command, r.returncode, r.stdout, r.stderr)
+        assert (f"only admins may {command[0]} (root and members of group {accounts['group']}); "
+                f"you are {accounts['outsider']}") in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    guarded.wait_log(f"refused to {accounts['outsider']} (not an admin)")
 
 
 def test_control_socket_serves_member(guarded, accounts):
@@ -300,12 +330,18 @@ def test_control_socket_serves_member(guarded, accounts):
 def test_submit_socket_refuses_outsider(guarded, accounts):
     r = as_user(accounts["outsider"], "/usr/bin/python3", "-c", GREETING_PROBE, guarded.submit_socket)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == (f"554 5.7.1 not authorised to submit "
-                                f"(user {accounts['outsider']} is not in group {accounts['group']})")
+    assert r.stdout.strip() == f"554 5.7.1 user {accounts['outsider']} may not submit"
+    guarded.wait_log(f"submit: refused {accounts['outsider']}: user {accounts['outsider']} "
+                     f"is not in group {accounts['group']} (submit.users)")
     message = "From: x@example.com\nTo: y@example.org\nSubject: t\n\nbody\n"
     r = as_user(accounts["outsider"], guarded.ctl_path, "-c", guarded.config_path, "submit", input=message)
     assert r.returncode == 77, (r.returncode, r.stdout, r.stderr)
+    r = as_user(accounts["outsider"], guarded.sendmail_path, "-C", guarded.config_path, "-t", input=message)
+    assert r.returncode == 77, (r.returncode, r.stdout, r.stderr)
+    assert f"user {accounts['outsider']} may not submit" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert guarded.list() == []
+    assert guarded.result({"cmd": "stats"})["submit"]["refused"]["user"] == 3
 
 
 def test_submit_socket_accepts_member(guarded, accounts):
@@ -351,8 +387,7 @@ def test_tcp_door_knows_and_checks_the_local_user(guarded, accounts):
     against the group like a socket client, and recorded as the submitter."""
     r = as_user(accounts["outsider"], "/usr/bin/python3", "-c", TCP_PROBE, guarded.port)
     assert r.returncode != 0
-    assert (f"554, b'5.7.1 not authorised to submit (user {accounts['outsider']} "
-            f"is not in group {accounts['group']})'") in r.stderr, r.stderr
+    assert f"554, b'5.7.1 user {accounts['outsider']} may not submit'" in r.stderr, r.stderr
     assert guarded.list() == []
     r = as_user(accounts["member"], "/usr/bin/python3", "-c", TCP_PROBE, guarded.port)
     assert r.returncode == 0, r.stderr
@@ -367,3 +402,75 @@ def test_root_may_use_both_sockets(guarded):
         s.settimeout(10)
         s.connect(str(guarded.submit_socket))
         assert s.recv(4096).startswith(b"220 ")
+
+
+# ---- every local user may send (submit.users = *, the default) ----
+
+def sendmail_as(user, d, message, *flags):
+    return as_user(user, d.sendmail_path, "-C", d.config_path, *(flags or ("-t",)), input=message)
+
+
+def test_any_user_may_send_with_sendmail(open_door, accounts):
+    """A cron job or mailx of an account in no mailqd group: queued, and
+    recorded as that user's."""
+    message = f"To: y@example.org\nSubject: from {accounts['outsider']}\n\nbody\n"
+    r = sendmail_as(accounts["outsider"], open_door, message)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    queued = open_door.list()
+    assert len(queued) == 1
+    assert queued[0]["submitter"] == accounts["outsider"]
+    assert queued[0]["sender"] == f"{accounts['outsider']}@mailqd.test"
+
+
+@pytest.mark.sections({"submit": {"user_rate": "5"}})
+def test_user_rate_stops_one_user_only(open_door, accounts):
+    for i in range(5):
+        r = sendmail_as(accounts["outsider"], open_door, f"To: y@example.org\nSubject: {i}\n\nb\n")
+        assert r.returncode == 0, (i, r.returncode, r.stderr)
+    r = sendmail_as(accounts["outsider"], open_door, "To: y@example.org\nSubject: sixth\n\nb\n")
+    assert r.returncode == 75, (r.returncode, r.stdout, r.stderr)
+    assert "451 4.7.1" in r.stderr and "submit.user_rate" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    # Another user (and root) are not affected.
+    r = sendmail_as(accounts["member"], open_door, "To: y@example.org\nSubject: other\n\nb\n")
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    r = open_door.ctl("submit", input="From: r@example.com\nTo: y@example.org\nSubject: root\n\nb\n")
+    assert r.returncode == 0, r.stderr
+    queued = open_door.list()
+    by_user = {}
+    for m in queued:
+        by_user[m["submitter"]] = by_user.get(m["submitter"], 0) + 1
+    assert by_user == {accounts["outsider"]: 5, accounts["member"]: 1, "root": 1}, by_user
+    assert open_door.result({"cmd": "stats"})["submit"]["refused"]["rate"] == 1
+
+
+def test_users_see_their_own_mail_only(open_door, accounts):
+    r = open_door.ctl("submit", input="From: r@example.com\nTo: secret@example.org\nSubject: root's\n\nb\n")
+    assert r.returncode == 0, r.stderr
+    root_id = r.stdout.strip()
+    r = sendmail_as(accounts["outsider"], open_door, "To: mine@example.org\nSubject: mine\n\nb\n")
+    assert r.returncode == 0, r.stderr
+    mine = [m for m in open_door.list() if m["submitter"] == accounts["outsider"]]
+    assert len(mine) == 1
+
+    r = as_user(accounts["outsider"], open_door.mailq_path, "-c", open_door.config_path)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert mine[0]["id"] in r.stdout and "mine@example.org" in r.stdout
+    assert root_id not in r.stdout and "secret@example.org" not in r.stdout
+    r = as_user(accounts["outsider"], open_door.ctl_path, "-c", open_door.config_path, "list", "--json")
+    assert r.returncode == 0, r.stderr
+    assert [m["id"] for m in json.loads(r.stdout)] == [mine[0]["id"]]
+
+    r = as_user(accounts["outsider"], open_door.ctl_path, "-c", open_door.config_path, "show", mine[0]["id"])
+    assert r.returncode == 0, r.stderr
+    # Another's message does not exist for them, exactly like an unknown ID.
+    r = as_user(accounts["outsider"], open_door.ctl_path, "-c", open_door.config_path, "show", root_id)
+    assert r.returncode == 67, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.strip().endswith(f"unknown queue ID {root_id}"), r.stderr
+    # Their own message is still the admin's to steer.
+    r = as_user(accounts["outsider"], open_door.ctl_path, "-c", open_door.config_path, "delete", mine[0]["id"])
+    assert r.returncode == 77, (r.returncode, r.stderr)
+    assert len(open_door.list()) == 2
+    # The admins (root here) see both.
+    r = open_door.ctl("list")
+    assert root_id in r.stdout and mine[0]["id"] in r.stdout

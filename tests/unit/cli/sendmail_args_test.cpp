@@ -74,9 +74,16 @@ TEST(SendmailArgs, ListAndQueueRun)
     EXPECT_EQ(parse_ok({"-q15m"}).mode, SendmailOptions::Mode::retry);
 }
 
+TEST(SendmailArgs, SmtpOnStdin)
+{
+    // Laravel's default command line, and Symfony Mailer's.
+    EXPECT_EQ(parse_ok({"-bs", "-i"}).mode, SendmailOptions::Mode::smtp);
+    EXPECT_EQ(parse_ok({"-bs"}).mode, SendmailOptions::Mode::smtp);
+}
+
 TEST(SendmailArgs, Refused)
 {
-    for (const Strings& args : {Strings{"-bs"}, Strings{"-bd"}, Strings{"-x"}, Strings{"-f"}, Strings{"-F"},
+    for (const Strings& args : {Strings{"-bd"}, Strings{"-bi"}, Strings{"-x"}, Strings{"-f"}, Strings{"-F"},
                                 Strings{"-t", "-Z", "a@b"}}) {
         auto parsed = parse_sendmail_args(args);
         ASSERT_FALSE(parsed.ok()) << args.front();

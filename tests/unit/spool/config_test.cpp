@@ -248,13 +248,16 @@ TEST(ConfigLoad, DefaultsAreDesignValues)
     EXPECT_EQ(c.queue.hostname, machine_fqdn());
     EXPECT_EQ(c.submit, SubmitConfig{});
     EXPECT_EQ(c.submit.socket, "/run/mailqd/submit.sock");
-    EXPECT_EQ(c.submit.socket_mode, 0660u);
+    EXPECT_EQ(c.submit.socket_mode, 0666u);
     EXPECT_EQ(c.submit.socket_group, "mailqd");
+    EXPECT_EQ(c.submit.users, std::vector<std::string>{"*"});
+    EXPECT_EQ(c.submit.user_rate, 0u);
     EXPECT_EQ(c.submit.listen, "");
     EXPECT_EQ(c.submit.max_clients, 256u);
     EXPECT_EQ(c.submit.timeout, seconds(300));
     EXPECT_EQ(c.control, ControlConfig{});
     EXPECT_EQ(c.control.socket_group, "mailqd-admin");
+    EXPECT_EQ(c.control.socket_mode, 0666u);
     EXPECT_EQ(c.log, LogConfig{});
     EXPECT_EQ(c.log.level, "info");
     ASSERT_EQ(c.relays.size(), 1u);

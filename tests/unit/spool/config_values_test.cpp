@@ -139,6 +139,17 @@ TEST(ConfigValues, GlobLists)
     EXPECT_EQ(parse_globs("*@[ab.org"), std::nullopt);
 }
 
+TEST(ConfigValues, UserLists)
+{
+    using V = std::vector<std::string>;
+    EXPECT_EQ(parse_user_list("*"), V{"*"});
+    EXPECT_EQ(parse_user_list("www-data  @mailqd\talice.b host$"),
+              (V{"www-data", "@mailqd", "alice.b", "host$"}));
+    EXPECT_EQ(parse_user_list(""), V{});
+    for (const char* bad : {"@", "a,b", "-rf", "al$ce", "a*", "@*", "user@host"})
+        EXPECT_EQ(parse_user_list(bad), std::nullopt) << bad;
+}
+
 TEST(ConfigValues, GlobMatch)
 {
     struct Case {

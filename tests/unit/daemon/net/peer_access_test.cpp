@@ -1,4 +1,4 @@
-// check_peer_group: who may use a socket door, decided from credentials;
+// check_peer_group and check_peer_users: who may use a socket door, decided from credentials;
 // and the credentials themselves, read from real sockets.
 // Membership through supplementary groups needs real users; the integration
 // test (test_service.py) creates throwaway ones for that.
@@ -73,6 +73,33 @@ TEST(PeerAccess, TheProcessSupplementaryGroupsCount)
     // database does not list the user in, held by the process.
     PeerCredentials peer{54321, 54321, "54321", {0}};
     EXPECT_TRUE(check_peer_group(peer, "root").ok());
+}
+
+TEST(PeerUsers, EveryoneNamesAndGroups)
+{
+    PeerCredentials peer = nobody();
+    if (peer.uid == ::geteuid()) GTEST_SKIP() << "running as nobody";
+    EXPECT_TRUE(check_peer_users(peer, {"*"}).ok());
+    EXPECT_TRUE(check_peer_users(peer, {"www-data", peer.user}).ok());
+    const struct group* gr = ::getgrgid(peer.gid);
+    if (gr != nullptr) EXPECT_TRUE(check_peer_users(peer, {"@root", std::string("@") + gr->gr_name}).ok());
+}
+
+TEST(PeerUsers, RefusalsSayWhy)
+{
+    PeerCredentials peer = nobody();
+    if (peer.uid == ::geteuid()) GTEST_SKIP() << "running as nobody";
+    Status one_group = check_peer_users(peer, {"@root"});
+    ASSERT_FALSE(one_group.ok());
+    EXPECT_EQ(one_group.error().kind, ErrorKind::permission);
+    EXPECT_EQ(one_group.error().message, "user " + peer.user + " is not in group root");
+    Status listed = check_peer_users(peer, {"www-data", "@root"});
+    ASSERT_FALSE(listed.ok());
+    EXPECT_EQ(listed.error().message, "user " + peer.user + " is not listed");
+    // Empty: nobody but root and the daemon's own user.
+    EXPECT_FALSE(check_peer_users(peer, {}).ok());
+    EXPECT_TRUE(check_peer_users(PeerCredentials{0, 0, "root", {}}, {}).ok());
+    EXPECT_TRUE(check_peer_users(PeerCredentials{::geteuid(), ::getegid(), "me", {}}, {}).ok());
 }
 
 TEST(PeerCredentialsOf, AUnixSocketPeerWithItsGroups)
