@@ -174,7 +174,7 @@ def test_control_list_show_stats(daemon):
     assert d.list("sent") == []
 
     stats = d.result({"cmd": "stats"})
-    assert set(stats) == {"queue", "relays", "mailboxes"}
+    assert set(stats) == {"queue", "relays", "mailboxes", "submit"}
     q = stats["queue"]
     assert {k: q[k] for k in ("queued", "deferred", "held", "sent", "failed")} == \
         {"queued": 1, "deferred": 0, "held": 0, "sent": 0, "failed": 0}
