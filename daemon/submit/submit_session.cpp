@@ -156,13 +156,20 @@ void SubmitSession::count(Refused why)
     if (params_.refusals) params_.refusals->add(why);
 }
 
-bool SubmitSession::over_user_rate()
+bool SubmitSession::over_user_rate(bool take)
 {
-    if (!params_.rate || params_.rate->allows(params_.uid)) return false;
+    if (!params_.rate) return false;
+    if (take ? params_.rate->take(params_.uid) : params_.rate->allows(params_.uid)) return false;
     spdlog::warn("submit: {}: over submit.user_rate ({} messages a minute)", params_.submitter,
                  params_.rate->limit());
     count(Refused::rate);
     return true;
+}
+
+std::string SubmitSession::user_rate_text() const
+{
+    return "user " + params_.submitter + " sent " + std::to_string(params_.rate->limit()) +
+           " messages in the last minute (submit.user_rate), try again later";
 }
 
 void SubmitSession::on_mail(const SubmitCommand& cmd)
@@ -170,10 +177,7 @@ void SubmitSession::on_mail(const SubmitCommand& cmd)
     if (!greeted_) return reply_error("503 5.5.1 Error: send EHLO, HELO or LHLO first");
     if (have_mail_) return reply_error("503 5.5.1 Error: nested MAIL command");
     // Not an error of the client's conversation: it may wait and try again.
-    if (over_user_rate())
-        return reply("451 4.7.1 user " + params_.submitter + " sent " +
-                     std::to_string(params_.rate->limit()) +
-                     " messages in the last minute (submit.user_rate), try again later");
+    if (over_user_rate(false)) return reply("451 4.7.1 " + user_rate_text());
     if (cmd.size && *cmd.size > params_.options.max_message_size)
         return reply_error("552 5.3.4 Message size exceeds fixed limit");
     if (!cmd.argument.empty() && !valid_address(cmd.argument))
@@ -296,13 +300,9 @@ void SubmitSession::reply_each_recipient(std::string_view code, std::string_view
 
 awaitable<void> SubmitSession::commit(std::string raw)
 {
-    // Checked again: the user's other sessions may have used the minute's
-    // allowance while this one was receiving.
-    if (over_user_rate())
-        co_return reply_each_recipient(
-            "451", "4.7.1",
-            "user " + params_.submitter + " sent " + std::to_string(params_.rate->limit()) +
-                " messages in the last minute (submit.user_rate), try again later");
+    // Checked again, and taken: the user's other sessions may have used the
+    // minute's allowance while this one was receiving.
+    if (over_user_rate(true)) co_return reply_each_recipient("451", "4.7.1", user_rate_text());
     NewMessage message;
     message.sender = sender_;
     message.recipients = unique_in_order(recipients_);
@@ -316,10 +316,9 @@ awaitable<void> SubmitSession::commit(std::string raw)
         spdlog::error("submit: committing a message failed: {}", e.what());
         result.emplace(make_error(ErrorKind::temporary, "internal error"));
     }
-    if (result->ok()) {
-        if (params_.rate) params_.rate->record(params_.uid);
+    if (result->ok())
         co_return reply_each_recipient("250", lmtp_ ? "2.1.5" : "2.0.0", "Ok: queued as " + result->value());
-    }
+    if (params_.rate) params_.rate->give_back(params_.uid);
     const Error& error = result->error();
     spdlog::warn("submit: {} client: message not queued: {}", params_.submitter, reply_text(error.message));
     // Only the message's own fault is permanent: a local fault is never a
