@@ -33,7 +33,6 @@ import os
 import shutil
 import smtplib
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
