@@ -25,7 +25,8 @@ journalctl inside, as an admin would:
 The tests share one machine and run in file order, each starting from the
 state the one before left. Needs root, debootstrap and systemd-nspawn
 (scripts/setup installs them); where containers cannot run, every test
-skips with the reason (and the module prints it for CI's log).
+skips with the reason, which ctest marks as skipped and scripts/test
+prints in CI's log.
 """
 
 import json
