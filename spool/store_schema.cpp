@@ -86,9 +86,20 @@ ALTER TABLE relay_totals ADD COLUMN last_success_at INTEGER;
 ALTER TABLE relay_totals ADD COLUMN last_error TEXT;
 )sql";
 
-constexpr std::array<Migration, 2> all_migrations{{
+// Version 3: the DSN parameters of RFC 3461 (spool/dsn_params.hpp), in
+// their plain text forms. NULL is "not given", which is what every message
+// queued before had: its bounces stay as they were.
+constexpr const char* schema_v3 = R"sql(
+ALTER TABLE messages ADD COLUMN dsn_ret TEXT;      -- FULL or HDRS
+ALTER TABLE messages ADD COLUMN dsn_envid TEXT;    -- decoded ENVID
+ALTER TABLE recipients ADD COLUMN dsn_notify TEXT; -- NEVER, or a list of SUCCESS,FAILURE,DELAY
+ALTER TABLE recipients ADD COLUMN dsn_orcpt TEXT;  -- decoded ORCPT, "rfc822;a@b"
+)sql";
+
+constexpr std::array<Migration, 3> all_migrations{{
     {1, schema_v1},
     {2, schema_v2},
+    {3, schema_v3},
 }};
 
 Status apply(sqlite3* db, const Migration& m)

@@ -83,7 +83,9 @@ private:
     bool crlf_client_ = false;  // some command line ended in CRLF
     bool have_mail_ = false;
     std::string sender_;
-    std::vector<std::string> recipients_;  // as accepted, one LMTP reply each
+    MessageDsn dsn_;                           // MAIL's RET and ENVID
+    std::vector<std::string> recipients_;      // as accepted, one LMTP reply each
+    std::vector<RecipientDsn> recipient_dsn_;  // RCPT's NOTIFY and ORCPT, one per recipients_
 };
 
 }  // namespace mailqd
