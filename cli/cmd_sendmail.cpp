@@ -8,6 +8,7 @@
 #include "cli/cmd_submit.hpp"
 #include "cli/sendmail_smtp.hpp"
 #include "cli/text_format.hpp"
+#include "spool/message_text.hpp"
 
 namespace mailqd {
 
@@ -15,9 +16,9 @@ namespace {
 
 Error usage(std::string message) { return make_error(ErrorKind::usage, std::move(message)); }
 
-// Letters that take a value (attached or the next argument). Only b, C, F,
-// f, r and o mean something here; the rest are read and ignored, so their
-// values are not taken for recipients.
+// Letters that take a value (attached or the next argument). Only b, B, C,
+// F, f, N, R, r, V and o mean something here; the rest are read and
+// ignored, so their values are not taken for recipients.
 constexpr std::string_view letters_with_value = "ABbCdFfhLMNOopRrVX";
 // Letters without a value, all ignored except i and t.
 constexpr std::string_view letters_plain = "GIimnstUv";
@@ -40,7 +41,33 @@ Status apply_value(char letter, const std::string& value, SendmailOptions& optio
             else if (value != "m")
                 return usage("-b" + printable(value) + " is not supported (only -bm, -bp and -bs)");
             break;
-        default: break;  // -B8BITMIME, -N never, -R hdrs, -V envid, -h, -L, -O ...: ignored
+        case 'N': {
+            auto notify = parse_dsn_notify(value);
+            if (!notify)
+                return usage("-N " + printable(value, 100) +
+                             ": not a DSN notification (never, or a list of success, failure, delay)");
+            options.notify = *notify;
+            break;
+        }
+        case 'R': {
+            auto ret = parse_dsn_ret(value);
+            if (!ret) return usage("-R " + printable(value, 100) + ": not a DSN return type (full or hdrs)");
+            options.dsn.ret = *ret;
+            break;
+        }
+        case 'V':
+            if (!valid_envid(value))
+                return usage("-V " + printable(value, 100) +
+                             ": an envelope ID is 1 to 100 printable ASCII characters");
+            options.dsn.envid = value;
+            break;
+        case 'B':
+            // The submit client says BODY=8BITMIME by itself when the message
+            // has 8-bit bytes; the value is only checked, as Postfix does.
+            if (!iequals(value, "7BIT") && !iequals(value, "8BITMIME"))
+                return usage("-B " + printable(value, 100) + ": the body type is 7BIT or 8BITMIME");
+            break;
+        default: break;  // -h, -L, -O, -X ...: ignored
     }
     return {};
 }
@@ -123,6 +150,8 @@ Status run_sendmail(const std::vector<std::string>& args, std::istream& in, std:
     request.add_from = true;
     request.lenient_headers = true;
     request.full_name = options->full_name;
+    request.dsn = options->dsn;
+    request.notify = options->notify;
     auto id = submit_stdin(context, request, !options->ignore_dots);
     if (!id) return id.error();
     return {};

@@ -4,6 +4,9 @@
 // Harmless flags are accepted and ignored, as msmtp and nullmailer do; flags
 // whose meaning cannot be honoured (-bd, -bi, unknown letters) are usage
 // errors rather than silently doing something else.
+// -N, -R and -V are the DSN parameters of RFC 3461 (a bad value is a usage
+// error, as is a -B other than 7BIT or 8BITMIME); every -oX but -oi, and -v,
+// mean nothing here and are ignored, as Postfix does.
 #pragma once
 
 #include <filesystem>
@@ -12,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "spool/dsn_params.hpp"
 #include "spool/result.hpp"
 
 namespace mailqd {
@@ -24,6 +28,8 @@ struct SendmailOptions {
     std::optional<std::string> sender;            // -f A, -r A
     std::string full_name;                        // -F NAME
     std::optional<std::filesystem::path> config;  // -C FILE (Postfix's spelling)
+    DsnNotify notify;                             // -N never|success,failure,delay: every recipient's
+    MessageDsn dsn;                               // -R full|hdrs, -V envid
     std::vector<std::string> recipients;
 };
 

@@ -19,6 +19,8 @@ Result<std::string> submit_stdin(CliContext& context, const SubmitRequest& reque
     if (!submission) return submission.error();
     SubmitClientOptions options;
     options.helo = *hostname;
+    options.dsn = request.dsn;
+    options.notify = request.notify;
     auto id = submit_message(*socket, submission->sender, submission->recipients, submission->data, options);
     if (!id) return context.explain(id.error());
     return id;

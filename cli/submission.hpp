@@ -33,6 +33,8 @@ struct SubmitRequest {
     bool add_from = false;                 // sendmail: From: added when missing
     bool lenient_headers = false;          // sendmail: a non-header line starts the body
     std::string full_name;                 // -F: the added From:'s display name
+    MessageDsn dsn;                        // -R, -V (RFC 3461 RET, ENVID)
+    DsnNotify notify;                      // -N: every recipient's NOTIFY
 };
 
 struct Submission {

@@ -63,7 +63,8 @@ Error reply_error(std::string_view step, const SmtpReply& reply, ErrorKind on_5x
 }
 
 MailParameters mail_parameters(const EhloCapabilities& caps, const std::string& sender,
-                               const std::vector<std::string>& recipients, std::string_view data)
+                               const std::vector<std::string>& recipients, std::string_view data,
+                               const SubmitClientOptions& options)
 {
     const bool utf8_address =
         has_8bit(sender) ||
@@ -73,6 +74,7 @@ MailParameters mail_parameters(const EhloCapabilities& caps, const std::string& 
     params.size_value = data.size();
     params.body_8bitmime = caps.eight_bit_mime && has_8bit(data);
     params.smtputf8 = caps.smtputf8 && utf8_address;
+    if (caps.dsn) params.dsn = options.dsn;
     return params;
 }
 
@@ -92,14 +94,16 @@ Result<EhloCapabilities> open_session(Session& session, const SubmitClientOption
 }
 
 Status send_envelope(Session& session, const std::string& sender, const std::vector<std::string>& recipients,
-                     std::string_view data, const EhloCapabilities& caps)
+                     std::string_view data, const EhloCapabilities& caps, const SubmitClientOptions& options)
 {
-    auto mail = session.command(mail_from_command(sender, mail_parameters(caps, sender, recipients, data)));
+    auto mail =
+        session.command(mail_from_command(sender, mail_parameters(caps, sender, recipients, data, options)));
     if (!mail) return mail.error();
     if (mail->code != 250)
         return reply_error("MAIL FROM:<" + printable(sender) + ">", *mail, ErrorKind::bad_message);
+    const RecipientDsn rcpt_dsn{caps.dsn ? options.notify : DsnNotify{}, {}};
     for (const auto& rcpt : recipients) {
-        auto reply = session.command(rcpt_to_command(rcpt));
+        auto reply = session.command(rcpt_to_command(rcpt, rcpt_dsn));
         if (!reply) return reply.error();
         if (reply->code != 250 && reply->code != 251)
             return reply_error("RCPT TO:<" + printable(rcpt) + ">", *reply, ErrorKind::bad_message);
@@ -151,7 +155,7 @@ Result<std::string> submit_message(const std::filesystem::path& socket, const st
     Session session(std::move(*connection), options.timeout);
     auto ext = open_session(session, options);
     if (!ext) return ext.error();
-    if (auto envelope = send_envelope(session, sender, recipients, data, *ext); !envelope)
+    if (auto envelope = send_envelope(session, sender, recipients, data, *ext, options); !envelope)
         return envelope.error();
     auto id = send_data(session, data);
     if (id) (void)session.command("QUIT");  // the message is queued whatever QUIT says

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "spool/dsn_params.hpp"
 #include "spool/result.hpp"
 
 namespace mailqd {
@@ -20,6 +21,10 @@ namespace mailqd {
 struct SubmitClientOptions {
     std::string helo = "localhost";
     std::chrono::seconds timeout{300};  // per reply
+    // What the envelope asks of DSNs (sendmail -N -R -V): RET and ENVID on
+    // MAIL, NOTIFY on every RCPT, when set and the daemon offers DSN.
+    MessageDsn dsn;
+    DsnNotify notify;
 };
 
 // Submits one message and returns its queue ID. sender "" is the null sender.

@@ -244,10 +244,12 @@ void Daemon::on_signal(int signal)
 void Daemon::reload()
 {
     const auto file = config_.file;
+    notifier_.reloading();
     ConfigLoad load = load_config(file);
     if (!load.config || !load.problems.empty()) {
         for (const auto& problem : load.problems) spdlog::error("reload: {}", problem.to_string());
         spdlog::error("reload of {} failed: keeping the running config", file.string());
+        notifier_.ready("accepting mail; the last reload failed, the running config is kept (see the log)");
         return;
     }
     Config next = std::move(*load.config);
@@ -258,6 +260,7 @@ void Daemon::reload()
     events_.config_changed(config_);
     spdlog::info("reloaded {}: {} relays, {} mailboxes", file.string(), config_.relays.size(),
                  config_.mailboxes.size());
+    notifier_.ready("accepting mail");
 }
 
 void Daemon::apply(const Config& next)

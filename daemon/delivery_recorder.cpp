@@ -26,19 +26,31 @@ std::string peer_host(const std::string& peer)
     return peer.substr(0, end);
 }
 
+// Postfix's words in its log lines.
+const char* dsn_kind(DsnAction action)
+{
+    return action == DsnAction::relayed ? "delivery status notification" : "non-delivery notification";
+}
+
 }  // namespace
 
 struct DeliveryRecorder::Job {
     Delivery delivery;
     std::vector<AttemptOutcome> outcomes;
     std::string remote_mta;
-    bool bounce;
+    bool bounce;         // DSNs may go to the sender: bounce = yes and a sender that is not <>
+    bool dsn_passed_on;  // the relay took NOTIFY: a success is its to report
     std::string dsn_hostname;
     std::string intake_hostname;
     // Filled on the writer thread, read on the io thread after the commit.
-    std::optional<NewMessage> dsn;
-    std::string dsn_id;
-    std::size_t dsn_size = 0;
+    struct StoredDsn {
+        DsnAction action;
+        NewMessage message;
+        std::string id;
+        std::size_t size = 0;
+        std::size_t recipients = 0;  // reported in it (one relay's, as every outcome of a job)
+    };
+    std::vector<StoredDsn> dsns;
 };
 
 AttemptOutcome DeliveryRecorder::deferred(const Delivery& delivery, const DeliveryRecipient& recipient,
@@ -84,7 +96,7 @@ void DeliveryRecorder::record(const Delivery& delivery, const MessageOutcome& ou
                     state == RecipientState::sent ? std::string_view() : to_string(r.outcome.stage));
         outcomes.push_back(std::move(attempt));
     }
-    commit(delivery, std::move(outcomes), peer_host(peer));
+    commit(delivery, std::move(outcomes), peer_host(peer), outcome.dsn_passed_on);
 }
 
 void DeliveryRecorder::defer(const Delivery& delivery, const std::string& relay, const std::string& peer,
@@ -115,35 +127,45 @@ void DeliveryRecorder::expire(const Delivery& delivery, const std::string& relay
 }
 
 // One job per message: its outcomes share a transaction (and a commit with
-// whatever else the writer has pending), and so does the bounce for its
-// failed recipients: a crash or a full disk loses both or neither.
+// whatever else the writer has pending), and so do the DSNs they call for
+// (the bounce for failed recipients, the "relayed" notice for NOTIFY=SUCCESS
+// ones): a crash or a full disk loses both or neither. NOTIFY decides per
+// recipient (RFC 3461 4.1): none given or FAILURE in it bounces, NEVER or a
+// list without FAILURE does not.
 void DeliveryRecorder::commit(const Delivery& delivery, std::vector<AttemptOutcome> outcomes,
-                              std::string remote_mta)
+                              std::string remote_mta, bool dsn_passed_on)
 {
     auto shared = std::make_shared<Job>(Job{delivery,
                                             std::move(outcomes),
                                             std::move(remote_mta),
                                             policy_.bounce && !delivery.sender.empty(),
+                                            dsn_passed_on,
                                             policy_.hostname,
                                             intake_.hostname(),
-                                            std::nullopt,
-                                            {},
-                                            0});
+                                            {}});
     auto job = [shared](Store& store) -> Status {
         const TimePoint now = now_seconds();
-        std::vector<FailedRecipient> failed;
+        std::vector<DsnRecipient> failed, relayed;
         for (const auto& outcome : shared->outcomes) {
             Status s = store.record_attempt(outcome, now);
             // Deleted meanwhile, or settled by someone else: nothing to record.
             if (!s && s.error().kind != ErrorKind::not_found)
                 spdlog::warn("recipient {}: attempt not recorded: {}", outcome.recipient_id,
                              s.error().message);
-            if (!s || outcome.state != RecipientState::failed || !shared->bounce) continue;
-            if (const DeliveryRecipient* r = find_recipient(shared->delivery, outcome.recipient_id))
-                failed.push_back({r->address, outcome.reply, shared->remote_mta});
+            const DeliveryRecipient* r = find_recipient(shared->delivery, outcome.recipient_id);
+            if (!s || !shared->bounce || !r) continue;
+            const DsnNotify& notify = r->dsn.notify;
+            DsnRecipient reported{r->address, outcome.reply, shared->remote_mta, r->dsn.orcpt};
+            if (outcome.state == RecipientState::failed && notify.wants_failure())
+                failed.push_back(std::move(reported));
+            else if (outcome.state == RecipientState::sent && notify.success && !shared->dsn_passed_on)
+                relayed.push_back(std::move(reported));
         }
-        if (failed.empty()) return {};
-        return queue_bounce(store, *shared, std::move(failed), now);
+        if (!failed.empty())
+            if (auto st = queue_dsn(store, *shared, DsnAction::failed, std::move(failed), now); !st)
+                return st;
+        if (!relayed.empty()) return queue_dsn(store, *shared, DsnAction::relayed, std::move(relayed), now);
+        return {};
     };
     // On the writer thread: back to the io thread. Touches nothing of this
     // there (the writer drains its jobs after the scheduler is gone).
@@ -153,31 +175,38 @@ void DeliveryRecorder::commit(const Delivery& delivery, std::vector<AttemptOutco
     writer_.post(std::move(job), std::move(done));
 }
 
-// On the writer thread, inside the job's transaction. A bounce that cannot
-// be stored fails the job, so the failure it reports is not recorded either
+// On the writer thread, inside the job's transaction. A DSN that cannot be
+// stored fails the job, so the outcome it reports is not recorded either
 // and the recipients stay due (a store fault, retried as any other).
-Status DeliveryRecorder::queue_bounce(Store& store, Job& job, std::vector<FailedRecipient> failed,
-                                      TimePoint now)
+Status DeliveryRecorder::queue_dsn(Store& store, Job& job, DsnAction action,
+                                   std::vector<DsnRecipient> recipients, TimePoint now)
 {
+    const std::size_t reported = recipients.size();
     auto data = store.message_data(job.delivery.message_id);
     if (!data) {
         if (data.error().kind == ErrorKind::not_found) return {};  // deleted meanwhile: nobody to tell
-        return data.error().context("reading the message to bounce");
+        return data.error().context("reading the message to report on");
     }
-    NewMessage dsn = build_dsn(DsnInput{job.dsn_hostname, job.delivery.message_id, job.delivery.sender,
-                                        job.delivery.received_at, now, std::move(failed), *data});
+    DsnInput input{job.dsn_hostname,
+                   job.delivery.message_id,
+                   job.delivery.sender,
+                   job.delivery.received_at,
+                   now,
+                   action,
+                   std::move(recipients),
+                   job.delivery.dsn,
+                   *data};
+    NewMessage dsn = build_dsn(input);
     const std::size_t size = dsn.data.size();
     auto id = Intake::store_in(store, dsn, job.intake_hostname);
     if (!id && id.error().kind == ErrorKind::bad_message) {
         // Never storable: retrying would fail the same way for ever.
-        spdlog::error("{}: could not queue the non-delivery notification: {}", job.delivery.message_id,
+        spdlog::error("{}: could not queue the {}: {}", job.delivery.message_id, dsn_kind(action),
                       id.error().message);
         return {};
     }
-    if (!id) return id.error().context("queueing the non-delivery notification");
-    job.dsn = std::move(dsn);
-    job.dsn_id = std::move(*id);
-    job.dsn_size = size;
+    if (!id) return id.error().context(std::string("queueing the ") + dsn_kind(action));
+    job.dsns.push_back({action, std::move(dsn), std::move(*id), size, reported});
     return {};
 }
 
@@ -196,11 +225,12 @@ void DeliveryRecorder::committed(const Job& job, const Status& status)
         if (outcome.state == RecipientState::sent)
             telemetry.delivery_delay_seconds.observe(
                 static_cast<double>(std::max<std::int64_t>(0, (now - job.delivery.received_at).count())));
-    if (!job.dsn) return;
-    for (const auto& outcome : job.outcomes)
-        if (outcome.state == RecipientState::failed) ++telemetry.bounced_by_relay[outcome.relay];
-    intake_.committed(job.dsn_id, *job.dsn, job.dsn_size);
-    spdlog::info("{}: sender non-delivery notification: {}", job.delivery.message_id, job.dsn_id);
+    for (const auto& dsn : job.dsns) {
+        if (dsn.action == DsnAction::failed && !job.outcomes.empty())
+            telemetry.bounced_by_relay[job.outcomes.front().relay] += dsn.recipients;
+        intake_.committed(dsn.id, dsn.message, dsn.size);
+        spdlog::info("{}: sender {}: {}", job.delivery.message_id, dsn_kind(dsn.action), dsn.id);
+    }
 }
 
 }  // namespace mailqd

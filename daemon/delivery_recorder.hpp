@@ -2,8 +2,9 @@
 // is classified by the one classifier (smtp_classify), turned into an
 // AttemptOutcome (sent; deferred with the [queue] backoff; failed), logged
 // Postfix-style, and all of one message's outcomes go to the StoreWriter as
-// one job (group commit), with the bounce for the failed ones (prepared by
-// the daemon's one way in, Intake::store_in) in the same transaction. Once
+// one job (group commit), with the DSNs they call for (the bounce for the
+// failed ones, the "relayed" notice of NOTIFY=SUCCESS; stored by the
+// daemon's one way in, Intake::store_in) in the same transaction. Once
 // durable, the recipients are handed back to the scheduler (Settled).
 // Trusts the session's outcomes; sanitises server text again before logging.
 // Runs on the io thread only.
@@ -59,9 +60,11 @@ private:
     void log_attempt(const Delivery& delivery, const DeliveryRecipient& recipient,
                      const std::string& relay_text, const AttemptOutcome& outcome,
                      std::string_view stage = {}) const;
-    void commit(const Delivery& delivery, std::vector<AttemptOutcome> outcomes, std::string remote_mta);
-    struct Job;  // one message's outcomes and, once stored, its bounce
-    static Status queue_bounce(Store& store, Job& job, std::vector<FailedRecipient> failed, TimePoint now);
+    void commit(const Delivery& delivery, std::vector<AttemptOutcome> outcomes, std::string remote_mta,
+                bool dsn_passed_on = false);
+    struct Job;  // one message's outcomes and, once stored, its DSNs
+    static Status queue_dsn(Store& store, Job& job, DsnAction action, std::vector<DsnRecipient> recipients,
+                            TimePoint now);
     void committed(const Job& job, const Status& status);
 
     asio::any_io_executor io_;

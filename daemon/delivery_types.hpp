@@ -19,6 +19,7 @@ struct DeliveryRecipient {
     std::int64_t id = 0;  // store recipient id
     std::string address;
     int attempts = 0;  // attempts made before this one
+    RecipientDsn dsn;  // NOTIFY and ORCPT: for the relay and for our own DSNs
 };
 
 struct Delivery {
@@ -26,6 +27,7 @@ struct Delivery {
     std::string sender;  // "" for <>
     TimePoint received_at;
     std::vector<DeliveryRecipient> recipients;
+    MessageDsn dsn;  // RET and ENVID
 };
 
 // What [queue] says about retries, expiry and bounces.

@@ -44,8 +44,8 @@ std::vector<Delivery> group_by_message(const std::vector<DueRecipient>& due,
     for (const auto& r : due) {
         if (in_flight.count(r.recipient_id)) continue;
         auto [it, added] = by_message.try_emplace(r.message_id, deliveries.size());
-        if (added) deliveries.push_back(Delivery{r.message_id, r.sender, r.received_at, {}});
-        deliveries[it->second].recipients.push_back({r.recipient_id, r.address, r.attempts});
+        if (added) deliveries.push_back(Delivery{r.message_id, r.sender, r.received_at, {}, r.message_dsn});
+        deliveries[it->second].recipients.push_back({r.recipient_id, r.address, r.attempts, r.dsn});
     }
     return deliveries;
 }
@@ -260,7 +260,7 @@ std::optional<OutgoingMessage> Scheduler::prepare(Delivery& delivery)
         return std::nullopt;
     }
     const auto& states = sendable->recipients;
-    Delivery dropped{delivery.message_id, delivery.sender, delivery.received_at, {}};
+    Delivery dropped{delivery.message_id, delivery.sender, delivery.received_at, {}, delivery.dsn};
     std::vector<DeliveryRecipient> live;
     for (auto& recipient : delivery.recipients) {
         auto it = std::find_if(states.begin(), states.end(),
@@ -272,8 +272,9 @@ std::optional<OutgoingMessage> Scheduler::prepare(Delivery& delivery)
     if (!dropped.recipients.empty()) release(dropped);
     delivery.recipients = std::move(live);
     if (delivery.recipients.empty()) return std::nullopt;
-    OutgoingMessage message{delivery.message_id, delivery.sender, {}, std::move(sendable->data)};
-    for (const auto& r : delivery.recipients) message.recipients.push_back({r.id, r.address});
+    OutgoingMessage message{
+        delivery.message_id, delivery.sender, {}, std::move(sendable->data), delivery.dsn};
+    for (const auto& r : delivery.recipients) message.recipients.push_back({r.id, r.address, r.dsn});
     return message;
 }
 

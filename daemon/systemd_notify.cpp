@@ -18,6 +18,8 @@ void notify(const std::string& state)
 
 void SystemdNotifier::ready(const std::string& text) { notify("READY=1\nSTATUS=" + text); }
 
+void SystemdNotifier::reloading() { notify("RELOADING=1\nSTATUS=reloading the config"); }
+
 void SystemdNotifier::stopping() { notify("STOPPING=1"); }
 
 void SystemdNotifier::status(const std::string& text) { notify("STATUS=" + text); }

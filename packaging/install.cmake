@@ -46,9 +46,12 @@ install(FILES systemd/mailqd.tmpfiles DESTINATION lib/tmpfiles.d RENAME mailqd.c
 
 # The example config becomes /etc/mailqd/mailqd.conf (a conffile in the .deb):
 # an absolute /etc whatever the prefix, since the daemon, mailqctl and the
-# unit all default to that path.
+# unit all default to that path. Mode 0644, as Postfix's main.cf: every
+# user's sendmail reads it to find the sockets; secrets live in files of
+# their own (password_file), which the daemon refuses if others may read them.
 set(MAILQD_CONFDIR /etc/mailqd CACHE PATH "where mailqd.conf is installed")
-install(FILES conf/mailqd.conf DESTINATION ${MAILQD_CONFDIR})
+install(FILES conf/mailqd.conf DESTINATION ${MAILQD_CONFDIR}
+  PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 
 install(FILES man/mailqd.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES man/mailqctl.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "spool/message.hpp"
+#include "spool/smtp_data.hpp"
 #include "spool/text_sanitize.hpp"
 
 namespace mailqd {
@@ -56,32 +57,38 @@ std::string original_header(std::string_view message)
 
 std::string human_part(const DsnInput& in)
 {
-    std::string text = "This is the mail system at host " + in.hostname +
-                       ".\r\n\r\n"
-                       "Your message could not be delivered to one or more recipients.\r\n"
-                       "It is attached below with the reason for each recipient.\r\n\r\n";
-    for (const auto& f : in.failed)
-        text += "<" + f.address + ">: " + one_line(f.reply, kMaxQuotedReply) + "\r\n";
+    std::string text = "This is the mail system at host " + in.hostname + ".\r\n\r\n";
+    if (in.action == DsnAction::relayed)
+        text +=
+            "Your message was relayed to the recipients below, as you asked to be told.\r\n"
+            "The relay does not report delivery status, so no further notice of success\r\n"
+            "will come; systems beyond it may still report a failure.\r\n\r\n";
+    else
+        text +=
+            "Your message could not be delivered to one or more recipients.\r\n"
+            "It is attached below with the reason for each recipient.\r\n\r\n";
+    for (const auto& r : in.recipients)
+        text += "<" + r.address + ">: " + one_line(r.reply, kMaxQuotedReply) + "\r\n";
     return text;
 }
 
 std::string status_part(const DsnInput& in)
 {
-    std::string text = "Reporting-MTA: dns; " + in.hostname +
-                       "\r\n"
-                       "X-Mailqd-Queue-ID: " +
-                       in.queue_id +
-                       "\r\n"
-                       "Arrival-Date: " +
-                       rfc5322_date(in.arrival) + "\r\n";
-    for (const auto& f : in.failed) {
-        text += "\r\nFinal-Recipient: rfc822; " + f.address +
-                "\r\n"
-                "Action: failed\r\n"
-                "Status: " +
-                status_from_reply(f.reply) + "\r\n";
-        if (!f.remote_mta.empty()) text += "Remote-MTA: dns; " + f.remote_mta + "\r\n";
-        const std::string reply = one_line(f.reply, kMaxQuotedReply);
+    // RFC 3464 2.2: Original-Envelope-Id first; 2.3: Original-Recipient
+    // before Final-Recipient. Both were checked printable ASCII on the way in.
+    std::string text;
+    if (!in.dsn.envid.empty())
+        text += "Original-Envelope-Id: " + one_line(in.dsn.envid, max_envid_length) + "\r\n";
+    text += "Reporting-MTA: dns; " + in.hostname + "\r\nX-Mailqd-Queue-ID: " + in.queue_id +
+            "\r\nArrival-Date: " + rfc5322_date(in.arrival) + "\r\n";
+    const char* action = in.action == DsnAction::relayed ? "relayed" : "failed";
+    for (const auto& r : in.recipients) {
+        text += "\r\n";
+        if (!r.orcpt.empty()) text += "Original-Recipient: " + one_line(r.orcpt, max_orcpt_length) + "\r\n";
+        text += "Final-Recipient: rfc822; " + r.address + "\r\nAction: " + action +
+                "\r\nStatus: " + status_from_reply(r.reply) + "\r\n";
+        if (!r.remote_mta.empty()) text += "Remote-MTA: dns; " + r.remote_mta + "\r\n";
+        const std::string reply = one_line(r.reply, kMaxQuotedReply);
         if (reply.size() >= 3 && std::isdigit(static_cast<unsigned char>(reply[0])))
             text += "Diagnostic-Code: smtp; " + reply + "\r\n";
         else
@@ -89,6 +96,28 @@ std::string status_part(const DsnInput& in)
         text += "Last-Attempt-Date: " + rfc5322_date(in.now) + "\r\n";
     }
     return text;
+}
+
+// The third part: the whole message when a failure report may return it
+// (RET=FULL, RFC 3461 4.3; a success report never does), else its header
+// (RFC 6522's text/rfc822-headers), which is also what RET=HDRS and no RET
+// get.
+std::string returned_part(const DsnInput& in)
+{
+    const bool full = in.action == DsnAction::failed && in.dsn.ret == DsnRet::full &&
+                      in.original.size() <= max_returned_message;
+    if (!full) {
+        const char* what =
+            in.action == DsnAction::relayed ? "Message Headers" : "Undelivered Message Headers";
+        return std::string("Content-Type: text/rfc822-headers\r\nContent-Description: ") + what + "\r\n\r\n" +
+               original_header(in.original) + "\r\n";
+    }
+    std::string part = "Content-Type: message/rfc822\r\nContent-Description: Undelivered Message\r\n";
+    if (has_8bit(in.original)) part += "Content-Transfer-Encoding: 8bit\r\n";
+    part += "\r\n";
+    part += in.original;
+    if (!part.ends_with("\r\n")) part += "\r\n";
+    return part + "\r\n";  // the delimiter's own CRLF: the message keeps its last line end
 }
 
 }  // namespace
@@ -101,7 +130,9 @@ std::string status_from_reply(std::string_view reply)
         std::string_view word = rest.substr(0, rest.find(' '));
         if (is_enhanced_code(word)) return std::string(word);
     }
-    return (!reply.empty() && reply[0] == '4') ? "4.0.0" : "5.0.0";
+    if (!reply.empty() && reply[0] == '4') return "4.0.0";
+    if (!reply.empty() && reply[0] == '2') return "2.0.0";
+    return "5.0.0";
 }
 
 NewMessage build_dsn(const DsnInput& in)
@@ -115,7 +146,10 @@ NewMessage build_dsn(const DsnInput& in)
                        "To: <" +
                        in.original_sender +
                        ">\r\n"
-                       "Subject: Undelivered Mail Returned to Sender\r\n"
+                       "Subject: " +
+                       (in.action == DsnAction::relayed ? "Successful Mail Delivery Report"
+                                                        : "Undelivered Mail Returned to Sender") +
+                       "\r\n"
                        "Message-ID: " +
                        make_message_id(in.hostname, in.now) +
                        "\r\n"
@@ -136,11 +170,8 @@ NewMessage build_dsn(const DsnInput& in)
                        "\r\n"
                        "Content-Type: message/delivery-status\r\n"
                        "Content-Description: Delivery report\r\n\r\n" +
-                       status_part(in) + "\r\n--" + boundary +
-                       "\r\n"
-                       "Content-Type: text/rfc822-headers\r\n"
-                       "Content-Description: Undelivered Message Headers\r\n\r\n" +
-                       original_header(in.original) + "\r\n--" + boundary + "--\r\n";
+                       status_part(in) + "\r\n--" + boundary + "\r\n" + returned_part(in) + "--" + boundary +
+                       "--\r\n";
 
     NewMessage bounce;
     bounce.sender = "";

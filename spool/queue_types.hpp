@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "spool/dsn_params.hpp"
+
 namespace mailqd {
 
 using Clock = std::chrono::system_clock;
@@ -46,6 +48,10 @@ struct NewMessage {
     std::string submitter;    // Unix user name
     std::string door;         // socket, tcp, spool, cli
     std::string spool_key;    // spool door: identity of the file, else empty
+    // RFC 3461 (the submit door's MAIL and RCPT parameters, sendmail -N -R -V).
+    MessageDsn dsn;
+    // One per recipient, in the same order, or empty when none was given.
+    std::vector<RecipientDsn> recipient_dsn;
 };
 
 struct RecipientInfo {

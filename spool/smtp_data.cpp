@@ -155,9 +155,17 @@ std::string mail_from_command(std::string_view sender, const MailParameters& par
     if (params.size) out += " SIZE=" + std::to_string(params.size_value);
     if (params.body_8bitmime) out += " BODY=8BITMIME";
     if (params.smtputf8) out += " SMTPUTF8";
+    if (params.dsn.ret != DsnRet::unspecified) out += " RET=" + std::string(to_string(params.dsn.ret));
+    if (!params.dsn.envid.empty()) out += " ENVID=" + xtext_encode(params.dsn.envid);
     return out;
 }
 
-std::string rcpt_to_command(std::string_view recipient) { return "RCPT TO:<" + std::string(recipient) + ">"; }
+std::string rcpt_to_command(std::string_view recipient, const RecipientDsn& dsn)
+{
+    std::string out = "RCPT TO:<" + std::string(recipient) + ">";
+    if (dsn.notify.given) out += " NOTIFY=" + to_string(dsn.notify);
+    if (!dsn.orcpt.empty()) out += " ORCPT=" + orcpt_param(dsn.orcpt);
+    return out;
+}
 
 }  // namespace mailqd

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "spool/dsn_params.hpp"
+
 namespace mailqd {
 
 // Every CRLF, bare CR and bare LF becomes CRLF; a line starting with "."
@@ -70,11 +72,14 @@ struct MailParameters {
     std::size_t size_value = 0;
     bool body_8bitmime = false;
     bool smtputf8 = false;
+    // Only to a server that offered DSN: RET= and ENVID= (xtext) when set.
+    MessageDsn dsn;
 };
 
-// "MAIL FROM:<a@b> SIZE=123 BODY=8BITMIME SMTPUTF8" ("" sender: "<>").
+// "MAIL FROM:<a@b> SIZE=123 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=x" ("" sender: "<>").
 std::string mail_from_command(std::string_view sender, const MailParameters& params);
-// "RCPT TO:<a@b>"
-std::string rcpt_to_command(std::string_view recipient);
+// "RCPT TO:<a@b>", with " NOTIFY=... ORCPT=rfc822;xtext" for what dsn sets
+// (only to a server that offered DSN).
+std::string rcpt_to_command(std::string_view recipient, const RecipientDsn& dsn = {});
 
 }  // namespace mailqd

@@ -57,6 +57,7 @@ struct EhloCapabilities {
     bool eight_bit_mime = false;
     bool smtputf8 = false;
     bool enhanced_status_codes = false;
+    bool dsn = false;                   // RFC 3461: RET, ENVID, NOTIFY and ORCPT may be sent
     std::optional<std::uint64_t> size;  // SIZE offered; 0 means no fixed limit
     std::vector<std::string> auth;      // mechanisms, upper case
 

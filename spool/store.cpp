@@ -77,10 +77,31 @@ Status mark_done_if_complete(StatementCache& cache, const std::string& message_i
 std::string due_query(const char* range)
 {
     return std::string(
-               "SELECT r.id, r.message_id, m.sender, r.address, r.attempts, m.received_at, r.next_attempt_at "
+               "SELECT r.id, r.message_id, m.sender, r.address, r.attempts, m.received_at, "
+               "r.next_attempt_at, "
+               "m.dsn_ret, m.dsn_envid, r.dsn_notify, r.dsn_orcpt "
                "FROM recipients r JOIN messages m ON m.id = r.message_id "
                "WHERE r.state IN ('queued', 'deferred') AND ") +
            range;
+}
+
+// The DSN parameters as stored (NULL: not given). The store wrote them, but
+// a word it does not know (a damaged row) reads as "not given" rather than
+// stopping delivery.
+DueRecipient due_from_row(const Statement& row)
+{
+    DueRecipient due{row.integer(0), row.text(1), row.text(2), row.text(3), static_cast<int>(row.integer(4)),
+                     row.time(5),    row.time(6), {},          {}};
+    due.message_dsn.ret = parse_dsn_ret(row.text(7)).value_or(DsnRet::unspecified);
+    due.message_dsn.envid = row.text(8);
+    if (auto notify = row.optional_text(9)) due.dsn.notify = parse_dsn_notify(*notify).value_or(DsnNotify{});
+    due.dsn.orcpt = row.text(10);
+    return due;
+}
+
+std::optional<std::string> null_if_empty(std::string_view text)
+{
+    return text.empty() ? std::nullopt : std::optional<std::string>(text);
 }
 
 }  // namespace
@@ -237,20 +258,26 @@ Result<std::string> Store::new_queue_id()
 Status Store::insert_message(const std::string& id, const NewMessage& m, TimePoint now)
 {
     auto s =
-        sql("INSERT INTO messages (id, received_at, size, sender, submitter, door, spool_key, data) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        sql("INSERT INTO messages (id, received_at, size, sender, submitter, door, spool_key, data, dsn_ret, "
+            "dsn_envid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     if (!s) return s.error();
-    const std::optional<std::string> key = m.spool_key.empty() ? std::nullopt : std::optional(m.spool_key);
-    s->bind_all(id, now, std::int64_t(m.data.size()), m.sender, m.submitter, m.door, key)
-        .bind_blob(8, m.data);
+    s->bind_all(id, now, std::int64_t(m.data.size()), m.sender, m.submitter, m.door,
+                null_if_empty(m.spool_key))
+        .bind_blob(8, m.data)
+        .bind(9, null_if_empty(to_string(m.dsn.ret)))
+        .bind(10, null_if_empty(m.dsn.envid));
     if (auto st = s->run(); !st) return st;
-    std::int64_t position = 0;
-    for (const std::string& address : m.recipients) {
+    for (std::size_t i = 0; i < m.recipients.size(); ++i) {
         auto r =
-            sql("INSERT INTO recipients (message_id, position, address, state, next_attempt_at) "
-                "VALUES (?1, ?2, ?3, 'queued', ?4)");
+            sql("INSERT INTO recipients (message_id, position, address, state, next_attempt_at, dsn_notify, "
+                "dsn_orcpt) VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6)");
         if (!r) return r.error();
-        if (auto st = r->bind_all(id, position++, address, now).run(); !st) return st;
+        const RecipientDsn dsn = i < m.recipient_dsn.size() ? m.recipient_dsn[i] : RecipientDsn{};
+        if (auto st = r->bind_all(id, std::int64_t(i), m.recipients[i], now,
+                                  null_if_empty(to_string(dsn.notify)), null_if_empty(dsn.orcpt))
+                          .run();
+            !st)
+            return st;
     }
     return {};
 }
@@ -258,6 +285,10 @@ Status Store::insert_message(const std::string& id, const NewMessage& m, TimePoi
 Result<std::string> Store::accept(const NewMessage& message, TimePoint now)
 {
     if (message.recipients.empty()) return make_error(ErrorKind::bad_message, "message has no recipients");
+    if (!message.recipient_dsn.empty() && message.recipient_dsn.size() != message.recipients.size())
+        return make_error(ErrorKind::usage, "DSN parameters for " +
+                                                std::to_string(message.recipient_dsn.size()) + " of " +
+                                                std::to_string(message.recipients.size()) + " recipients");
     std::string id;
     Status st = atomically([&]() -> Status {
         if (!message.spool_key.empty()) {
@@ -287,10 +318,7 @@ Result<std::vector<DueRecipient>> Store::due(TimePoint now, std::size_t limit, s
 {
     std::vector<DueRecipient> due;
     auto read = [&](Statement& s) {
-        return each_row(s, [&](const Statement& row) {
-            due.push_back(DueRecipient{row.integer(0), row.text(1), row.text(2), row.text(3),
-                                       static_cast<int>(row.integer(4)), row.time(5), row.time(6)});
-        });
+        return each_row(s, [&](const Statement& row) { due.push_back(due_from_row(row)); });
     };
     if (!after) {
         static const std::string all =

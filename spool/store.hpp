@@ -34,6 +34,8 @@ struct DueRecipient {
     int attempts = 0;       // attempts made so far
     TimePoint received_at;  // for lifetime
     TimePoint next_attempt_at;
+    MessageDsn message_dsn;  // the message's RET and ENVID
+    RecipientDsn dsn;        // this recipient's NOTIFY and ORCPT
 };
 
 // Where a reading of due() stopped: due() ranks recipients by (next attempt,

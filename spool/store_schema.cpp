@@ -86,7 +86,17 @@ ALTER TABLE relay_totals ADD COLUMN last_success_at INTEGER;
 ALTER TABLE relay_totals ADD COLUMN last_error TEXT;
 )sql";
 
-// Version 3: messages per message state (message_state(): the first of
+// Version 3: the DSN parameters of RFC 3461 (spool/dsn_params.hpp), in
+// their plain text forms. NULL is "not given", which is what every message
+// queued before had: its bounces stay as they were.
+constexpr const char* schema_v3 = R"sql(
+ALTER TABLE messages ADD COLUMN dsn_ret TEXT;      -- FULL or HDRS
+ALTER TABLE messages ADD COLUMN dsn_envid TEXT;    -- decoded ENVID
+ALTER TABLE recipients ADD COLUMN dsn_notify TEXT; -- NEVER, or a list of SUCCESS,FAILURE,DELAY
+ALTER TABLE recipients ADD COLUMN dsn_orcpt TEXT;  -- decoded ORCPT, "rfc822;a@b"
+)sql";
+
+// Version 4: messages per message state (message_state(): the first of
 // held, deferred, queued, failed, sent that a recipient is in), kept by
 // triggers on every write, so stats and /metrics read five rows instead of
 // scanning the queue. The message's state is recomputed from its own
@@ -104,7 +114,7 @@ ALTER TABLE relay_totals ADD COLUMN last_error TEXT;
 // The message's state before this row's change: the row as it was.
 #define MAILQD_OLD_STATE \
     MAILQD_STATE_OF("NEW.message_id", "(CASE WHEN id = NEW.id THEN OLD.state ELSE state END)")
-constexpr const char* schema_v3 =
+constexpr const char* schema_v4 =
     "CREATE TABLE message_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);\n"
     "INSERT INTO message_counts (state, n) VALUES "
     "('queued', 0), ('deferred', 0), ('held', 0), ('sent', 0), ('failed', 0);\n"
@@ -127,10 +137,11 @@ constexpr const char* schema_v3 =
 #undef MAILQD_OLD_STATE
 #undef MAILQD_STATE_OF
 
-constexpr std::array<Migration, 3> all_migrations{{
+constexpr std::array<Migration, 4> all_migrations{{
     {1, schema_v1},
     {2, schema_v2},
     {3, schema_v3},
+    {4, schema_v4},
 }};
 
 Status apply(sqlite3* db, const Migration& m)

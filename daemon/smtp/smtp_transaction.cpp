@@ -56,7 +56,7 @@ awaitable<SessionResult> SmtpSession::deliver(MessageSource source, MessageSink 
         return pulled < limit && !connection_->session_expired() && !control_->aborted();
     };
     auto report = [&](const OutgoingMessage& message, const Outcomes& outcomes) {
-        MessageOutcome done{message.id, {}};
+        MessageOutcome done{message.id, {}, capabilities_.dsn};
         for (std::size_t i = 0; i < outcomes.size(); ++i) {
             const auto& r = message.recipients[i];
             // Every recipient is settled by transaction(); the fallback is defensive.
@@ -161,10 +161,15 @@ std::vector<std::string> SmtpSession::envelope_commands(const OutgoingMessage& m
     params.body_8bitmime = capabilities_.eight_bit_mime && has_8bit(message.data);
     params.smtputf8 =
         capabilities_.smtputf8 && (needs_smtputf8(message) || has_8bit(header_section(message.data)));
+    // RFC 3461 5.2: the parameters go on only to a server that offered DSN;
+    // to one that did not, the recorder reports NOTIFY=SUCCESS as "relayed".
+    const bool dsn = capabilities_.dsn;
+    if (dsn) params.dsn = message.dsn;
     std::vector<std::string> commands;
     if (reset_first) commands.push_back("RSET");
     commands.push_back(mail_from_command(message.sender, params));
-    for (const auto& r : message.recipients) commands.push_back(rcpt_to_command(r.address));
+    for (const auto& r : message.recipients)
+        commands.push_back(rcpt_to_command(r.address, dsn ? r.dsn : RecipientDsn{}));
     commands.push_back("DATA");
     return commands;
 }

@@ -14,6 +14,7 @@
 #include "daemon/net/asio.hpp"
 #include "daemon/smtp/smtp_classify.hpp"
 #include "spool/config.hpp"
+#include "spool/dsn_params.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -46,6 +47,7 @@ struct SmtpClientOptions {
 struct OutgoingRecipient {
     std::int64_t id = 0;  // the caller's, opaque here
     std::string address;
+    RecipientDsn dsn;  // NOTIFY and ORCPT, sent when the relay offers DSN
 };
 
 struct OutgoingMessage {
@@ -53,6 +55,7 @@ struct OutgoingMessage {
     std::string sender;  // "" for the null sender <>
     std::vector<OutgoingRecipient> recipients;
     std::string data;  // the stored message; made CRLF-clean and dot-stuffed here
+    MessageDsn dsn;    // RET and ENVID, sent when the relay offers DSN
 };
 
 struct RecipientOutcome {
@@ -64,6 +67,9 @@ struct RecipientOutcome {
 struct MessageOutcome {
     std::string id;
     std::vector<RecipientOutcome> recipients;  // same order as given
+    // The relay offered DSN (RFC 3461), so the DSN parameters went with the
+    // envelope: reporting success is the relay's job from here on.
+    bool dsn_passed_on = false;
 };
 
 struct SessionResult {

@@ -126,19 +126,52 @@ std::string apply_mail_param(std::string_view param, SubmitCommand& cmd)
     } else if (iequals(key, "SMTPUTF8")) {
         if (has_value || cmd.smtputf8) return "Bad SMTPUTF8 parameter";
         cmd.smtputf8 = true;
+    } else if (iequals(key, "RET")) {
+        auto ret = parse_dsn_ret(value);
+        if (!ret || cmd.dsn.ret != DsnRet::unspecified) return "Bad RET parameter (RET=FULL or RET=HDRS)";
+        cmd.dsn.ret = *ret;
+    } else if (iequals(key, "ENVID")) {
+        auto envid = parse_envid_param(value);
+        if (!envid || !cmd.dsn.envid.empty())
+            return "Bad ENVID parameter (xtext of at most 100 printable ASCII characters)";
+        cmd.dsn.envid = std::move(*envid);
     } else {
         return "Unsupported parameter " + std::string(key.substr(0, 64));
     }
     return {};
 }
 
-std::string apply_mail_params(std::string_view rest, SubmitCommand& cmd)
+// One "KEY=VALUE" of RCPT TO; returns an error text or "".
+std::string apply_rcpt_param(std::string_view param, SubmitCommand& cmd)
+{
+    auto eq = param.find('=');
+    std::string_view key = param.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
+    if (iequals(key, "NOTIFY")) {
+        auto notify = parse_dsn_notify(value);
+        if (!notify || cmd.rcpt_dsn.notify.given)
+            return "Bad NOTIFY parameter (NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY)";
+        cmd.rcpt_dsn.notify = *notify;
+    } else if (iequals(key, "ORCPT")) {
+        auto orcpt = parse_orcpt_param(value);
+        if (!orcpt || !cmd.rcpt_dsn.orcpt.empty())
+            return "Bad ORCPT parameter (ORCPT=addr-type;xtext, printable ASCII)";
+        cmd.rcpt_dsn.orcpt = std::move(*orcpt);
+    } else {
+        return "Unsupported parameter " + std::string(key.substr(0, 64));
+    }
+    return {};
+}
+
+// The parameters after the path, each through apply (MAIL's or RCPT's).
+template <class Apply>
+std::string apply_params(std::string_view rest, SubmitCommand& cmd, Apply apply)
 {
     while (true) {
         rest = trim(rest);
         if (rest.empty()) return {};
         auto space = rest.find_first_of(" \t");
-        std::string error = apply_mail_param(rest.substr(0, space), cmd);
+        std::string error = apply(rest.substr(0, space), cmd);
         if (!error.empty()) return error;
         if (space == std::string_view::npos) return {};
         rest.remove_prefix(space);
@@ -157,11 +190,11 @@ void parse_envelope(std::string_view args, SubmitCommand& cmd)
         return;
     }
     if (mail) {
-        cmd.error = apply_mail_params(rest, cmd);
+        cmd.error = apply_params(rest, cmd, apply_mail_param);
     } else if (cmd.argument.empty()) {
         cmd.error = "Syntax: RCPT TO:<address>, the null address is not a recipient";
-    } else if (!trim(rest).empty()) {
-        cmd.error = "RCPT TO parameters are not supported";
+    } else {
+        cmd.error = apply_params(rest, cmd, apply_rcpt_param);
     }
 }
 

@@ -1,5 +1,5 @@
 // The submit door's command lines (RFC 5321 section 4.1, RFC 2033 LHLO,
-// RFC 1870 SIZE, RFC 6152 8BITMIME, RFC 6531 SMTPUTF8): one line in, a verb
+// RFC 1870 SIZE, RFC 6152 8BITMIME, RFC 6531 SMTPUTF8, RFC 3461 DSN): one line in, a verb
 // and its arguments out. Pure: no sockets, no state, so it is tested with a
 // table. Reads lines from untrusted local clients: every input is bounded by
 // the caller (the line reader) and nothing here throws on bad input.
@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "spool/dsn_params.hpp"
 
 namespace mailqd {
 
@@ -41,6 +43,9 @@ struct SubmitCommand {
     std::optional<std::uint64_t> size;
     BodyType body = BodyType::unspecified;
     bool smtputf8 = false;
+    MessageDsn dsn;  // RET and ENVID (decoded)
+    // RCPT TO parameters: NOTIFY and ORCPT (decoded).
+    RecipientDsn rcpt_dsn;
     // Not empty: the arguments are bad, reply 501 5.5.4 with this text.
     std::string error;
 };

@@ -18,12 +18,21 @@ namespace {
 // one line: no control characters, bounded length.
 std::string reply_text(std::string_view text) { return one_line(text, 400); }
 
-std::vector<std::string> unique_in_order(const std::vector<std::string>& items)
+// A recipient named twice is queued once, with the DSN parameters it was
+// first given.
+void add_unique_recipients(NewMessage& message, const std::vector<std::string>& recipients,
+                           const std::vector<RecipientDsn>& dsn)
 {
-    std::vector<std::string> out;
-    for (const auto& item : items)
-        if (std::find(out.begin(), out.end(), item) == out.end()) out.push_back(item);
-    return out;
+    const bool any_dsn =
+        std::any_of(dsn.begin(), dsn.end(), [](const RecipientDsn& d) { return d != RecipientDsn{}; });
+    for (std::size_t i = 0; i < recipients.size(); ++i) {
+        const auto& address = recipients[i];
+        if (std::find(message.recipients.begin(), message.recipients.end(), address) !=
+            message.recipients.end())
+            continue;
+        message.recipients.push_back(address);
+        if (any_dsn) message.recipient_dsn.push_back(dsn[i]);
+    }
 }
 
 }  // namespace
@@ -66,7 +75,9 @@ void SubmitSession::reset_transaction()
 {
     have_mail_ = false;
     sender_.clear();
+    dsn_ = {};
     recipients_.clear();
+    recipient_dsn_.clear();
 }
 
 awaitable<void> SubmitSession::run()
@@ -148,6 +159,7 @@ void SubmitSession::on_hello(const SubmitCommand& cmd)
     reply("250-SIZE " + std::to_string(params_.options.max_message_size));
     reply("250-8BITMIME");
     reply("250-SMTPUTF8");
+    reply("250-DSN");
     reply("250 ENHANCEDSTATUSCODES");
 }
 
@@ -156,13 +168,20 @@ void SubmitSession::count(Refused why)
     if (params_.refusals) params_.refusals->add(why);
 }
 
-bool SubmitSession::over_user_rate()
+bool SubmitSession::over_user_rate(bool take)
 {
-    if (!params_.rate || params_.rate->allows(params_.uid)) return false;
+    if (!params_.rate) return false;
+    if (take ? params_.rate->take(params_.uid) : params_.rate->allows(params_.uid)) return false;
     spdlog::warn("submit: {}: over submit.user_rate ({} messages a minute)", params_.submitter,
                  params_.rate->limit());
     count(Refused::rate);
     return true;
+}
+
+std::string SubmitSession::user_rate_text() const
+{
+    return "user " + params_.submitter + " sent " + std::to_string(params_.rate->limit()) +
+           " messages in the last minute (submit.user_rate), try again later";
 }
 
 void SubmitSession::on_mail(const SubmitCommand& cmd)
@@ -170,16 +189,14 @@ void SubmitSession::on_mail(const SubmitCommand& cmd)
     if (!greeted_) return reply_error("503 5.5.1 Error: send EHLO, HELO or LHLO first");
     if (have_mail_) return reply_error("503 5.5.1 Error: nested MAIL command");
     // Not an error of the client's conversation: it may wait and try again.
-    if (over_user_rate())
-        return reply("451 4.7.1 user " + params_.submitter + " sent " +
-                     std::to_string(params_.rate->limit()) +
-                     " messages in the last minute (submit.user_rate), try again later");
+    if (over_user_rate(false)) return reply("451 4.7.1 " + user_rate_text());
     if (cmd.size && *cmd.size > params_.options.max_message_size)
         return reply_error("552 5.3.4 Message size exceeds fixed limit");
     if (!cmd.argument.empty() && !valid_address(cmd.argument))
         return reply_error("501 5.1.7 Bad sender address syntax");
     have_mail_ = true;
     sender_ = cmd.argument;
+    dsn_ = cmd.dsn;
     reply("250 2.1.0 Ok");
 }
 
@@ -190,6 +207,7 @@ void SubmitSession::on_rcpt(const SubmitCommand& cmd)
     if (recipients_.size() >= max_recipients) return reply("452 4.5.3 Too many recipients");
     if (!valid_address(cmd.argument)) return reply_error("501 5.1.3 Bad recipient address syntax");
     recipients_.push_back(cmd.argument);
+    recipient_dsn_.push_back(cmd.rcpt_dsn);
     reply("250 2.1.5 Ok");
 }
 
@@ -296,16 +314,13 @@ void SubmitSession::reply_each_recipient(std::string_view code, std::string_view
 
 awaitable<void> SubmitSession::commit(std::string raw)
 {
-    // Checked again: the user's other sessions may have used the minute's
-    // allowance while this one was receiving.
-    if (over_user_rate())
-        co_return reply_each_recipient(
-            "451", "4.7.1",
-            "user " + params_.submitter + " sent " + std::to_string(params_.rate->limit()) +
-                " messages in the last minute (submit.user_rate), try again later");
+    // Checked again, and taken: the user's other sessions may have used the
+    // minute's allowance while this one was receiving.
+    if (over_user_rate(true)) co_return reply_each_recipient("451", "4.7.1", user_rate_text());
     NewMessage message;
     message.sender = sender_;
-    message.recipients = unique_in_order(recipients_);
+    message.dsn = dsn_;
+    add_unique_recipients(message, recipients_, recipient_dsn_);
     message.data = std::move(raw);
     message.submitter = params_.submitter;
     message.door = params_.door;
@@ -316,10 +331,9 @@ awaitable<void> SubmitSession::commit(std::string raw)
         spdlog::error("submit: committing a message failed: {}", e.what());
         result.emplace(make_error(ErrorKind::temporary, "internal error"));
     }
-    if (result->ok()) {
-        if (params_.rate) params_.rate->record(params_.uid);
+    if (result->ok())
         co_return reply_each_recipient("250", lmtp_ ? "2.1.5" : "2.0.0", "Ok: queued as " + result->value());
-    }
+    if (params_.rate) params_.rate->give_back(params_.uid);
     const Error& error = result->error();
     spdlog::warn("submit: {} client: message not queued: {}", params_.submitter, reply_text(error.message));
     // Only the message's own fault is permanent: a local fault is never a

@@ -61,7 +61,10 @@ private:
     enum class Refusal { none, too_big, header_line, no_memory };
     awaitable<IoResult> receive_data(std::string& raw, Refusal& refusal, DataClaim& claim);
     awaitable<void> commit(std::string raw);
-    bool over_user_rate();  // and, if so, counts the refusal
+    // Whether the user is over submit.user_rate (and if so, counted);
+    // take: the message counts towards it from now.
+    bool over_user_rate(bool take);
+    std::string user_rate_text() const;
     void count(Refused why);
     void reply_each_recipient(std::string_view code, std::string_view enhanced, std::string_view text);
 
@@ -80,7 +83,9 @@ private:
     bool crlf_client_ = false;  // some command line ended in CRLF
     bool have_mail_ = false;
     std::string sender_;
-    std::vector<std::string> recipients_;  // as accepted, one LMTP reply each
+    MessageDsn dsn_;                           // MAIL's RET and ENVID
+    std::vector<std::string> recipients_;      // as accepted, one LMTP reply each
+    std::vector<RecipientDsn> recipient_dsn_;  // RCPT's NOTIFY and ORCPT, one per recipients_
 };
 
 }  // namespace mailqd

@@ -17,16 +17,26 @@ bool UserRate::allows(uid_t uid, Clock::time_point now)
     return times.size() < limit_;
 }
 
-void UserRate::record(uid_t uid, Clock::time_point now)
+bool UserRate::take(uid_t uid, Clock::time_point now)
 {
     if (limit_ == 0) {
-        recent_.clear();
-        return;
+        recent_.clear();  // a limit set later starts from nothing
+        return true;
     }
+    if (!allows(uid, now)) return false;
     auto& times = recent_[uid];
     times.push_back(now);
     // A lowered limit (reload) needs no more history than it counts.
     while (times.size() > limit_) times.pop_front();
+    return true;
+}
+
+void UserRate::give_back(uid_t uid)
+{
+    auto it = recent_.find(uid);
+    if (it == recent_.end()) return;
+    if (!it->second.empty()) it->second.pop_back();
+    if (it->second.empty()) recent_.erase(it);
 }
 
 }  // namespace mailqd

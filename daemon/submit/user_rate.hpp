@@ -23,8 +23,11 @@ public:
 
     // Whether uid may have one more message accepted now.
     bool allows(uid_t uid, Clock::time_point now = Clock::now());
-    // A message of uid's was committed. Kept only while a limit is set.
-    void record(uid_t uid, Clock::time_point now = Clock::now());
+    // allows(), and if so counts the message now, before its commit, so
+    // the user's sessions committing at once cannot pass the limit together.
+    bool take(uid_t uid, Clock::time_point now = Clock::now());
+    // The commit after take() failed: the message does not count.
+    void give_back(uid_t uid);
 
 private:
     unsigned limit_;                                         // 0: unlimited

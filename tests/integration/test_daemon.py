@@ -115,6 +115,32 @@ def test_sighup_invalid_config_keeps_serving(daemon):
     d.stop()
 
 
+def reload_notifications(d):
+    """The notifications after the first READY=1, RELOADING=1 first, up to
+    and including the READY=1 that ends the reload."""
+    d.wait_notification("RELOADING=1")
+    start = next(i for i, n in enumerate(d.notifications) if "RELOADING=1" in n.split("\n"))
+    wait_until(lambda: any("READY=1" in n.split("\n") for n in d.drain_notifications()[start:]),
+               what="READY=1 after RELOADING=1")
+    return d.notifications[start:]
+
+
+def test_sighup_tells_systemd_reloading_then_ready(daemon):
+    """RELOADING=1 then READY=1 with the status, so that systemctl status
+    shows a reload and how the last one went."""
+    d = daemon()
+    d.signal(signal.SIGHUP)
+    sent = reload_notifications(d)
+    assert "STATUS=reloading the config" in sent[0].split("\n")
+    assert "STATUS=accepting mail" in sent[-1].split("\n")
+    d.notifications.clear()
+    d.config_path.write_text(d.config_path.read_text() + "\n[queue]\nretry_factor = lots\n")
+    d.signal(signal.SIGHUP)
+    sent = reload_notifications(d)
+    assert any("reload failed" in line for line in sent[-1].split("\n")), sent
+    d.stop()
+
+
 def test_sighup_changes_log_level(daemon):
     d = daemon(sections={"log": {"level": "info"}})
     bogus = d.request({"cmd": "bogus"})

@@ -163,9 +163,9 @@ std::deque<OutgoingMessage> load_messages(const ProbeArgs& args)
     for (std::size_t i = 0; i < args.files.size(); ++i) {
         auto data = read_file(args.files[i]);
         if (!data) usage("cannot read " + args.files[i]);
-        OutgoingMessage m{std::to_string(i + 1), args.sender, {}, std::move(*data)};
+        OutgoingMessage m{std::to_string(i + 1), args.sender, {}, std::move(*data), {}};
         for (std::size_t r = 0; r < args.recipients.size(); ++r)
-            m.recipients.push_back({static_cast<std::int64_t>(r + 1), args.recipients[r]});
+            m.recipients.push_back({static_cast<std::int64_t>(r + 1), args.recipients[r], {}});
         pending.push_back(std::move(m));
     }
     return pending;

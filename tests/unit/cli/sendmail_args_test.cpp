@@ -67,6 +67,44 @@ TEST(SendmailArgs, HarmlessFlagsIgnored)
     EXPECT_EQ(o.mode, SendmailOptions::Mode::send);
 }
 
+// -N, -R and -V are RFC 3461's NOTIFY, RET and ENVID (Postfix's flags).
+TEST(SendmailArgs, DsnFlags)
+{
+    auto o = parse_ok({"-N", "never", "a@b"});
+    EXPECT_TRUE(o.notify.never());
+    o = parse_ok({"-NSuccess,DELAY", "-Rhdrs", "-V", "order 42+x=y", "a@b"});
+    EXPECT_EQ(to_string(o.notify), "SUCCESS,DELAY");
+    EXPECT_EQ(o.dsn.ret, DsnRet::hdrs);
+    EXPECT_EQ(o.dsn.envid, "order 42+x=y");
+    EXPECT_EQ(o.recipients, Strings{"a@b"});
+    o = parse_ok({"-R", "FULL", "-V" + std::string(100, 'v'), "-B", "7bit", "a@b"});
+    EXPECT_EQ(o.dsn.ret, DsnRet::full);
+    EXPECT_EQ(o.dsn.envid.size(), 100u);
+    o = parse_ok({"a@b"});
+    EXPECT_FALSE(o.notify.given);
+    EXPECT_EQ(o.dsn, MessageDsn{});
+}
+
+TEST(SendmailArgs, BadDsnValuesAreUsageErrorsNamingThem)
+{
+    const std::vector<std::pair<Strings, std::string>> table = {
+        {{"-N", "sometimes", "a@b"}, "sometimes"},
+        {{"-Nnever,success", "a@b"}, "never,success"},
+        {{"-N", "", "a@b"}, "-N"},
+        {{"-R", "body", "a@b"}, "body"},
+        {{"-V", std::string(101, 'v'), "a@b"}, "-V"},
+        {{"-V", "two\nlines", "a@b"}, "-V"},
+        {{"-B", "BINARYMIME", "a@b"}, "BINARYMIME"},
+    };
+    for (const auto& [args, named] : table) {
+        SCOPED_TRACE(args.front() + " " + args[1]);
+        auto parsed = parse_sendmail_args(args);
+        ASSERT_FALSE(parsed.ok());
+        EXPECT_EQ(parsed.error().kind, ErrorKind::usage);
+        EXPECT_NE(parsed.error().message.find(named), std::string::npos) << parsed.error().message;
+    }
+}
+
 TEST(SendmailArgs, ListAndQueueRun)
 {
     EXPECT_EQ(parse_ok({"-bp"}).mode, SendmailOptions::Mode::list);
@@ -89,6 +127,8 @@ TEST(SendmailArgs, Refused)
         ASSERT_FALSE(parsed.ok()) << args.front();
         EXPECT_EQ(parsed.error().kind, ErrorKind::usage);
     }
+    // The flag is named.
+    EXPECT_NE(parse_sendmail_args({"-t", "-Z", "a@b"}).error().message.find("-Z"), std::string::npos);
 }
 
 }  // namespace

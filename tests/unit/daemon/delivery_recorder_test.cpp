@@ -64,8 +64,8 @@ protected:
         auto id = reader_->accept(test::make_message(recipients, sender), now_seconds() - age);
         EXPECT_TRUE(id);
         auto info = reader_->show(*id);
-        Delivery delivery{*id, sender, info->received_at, {}};
-        for (const auto& r : info->recipients) delivery.recipients.push_back({r.id, r.address, 0});
+        Delivery delivery{*id, sender, info->received_at, {}, {}};
+        for (const auto& r : info->recipients) delivery.recipients.push_back({r.id, r.address, 0, {}});
         return delivery;
     }
 
@@ -190,6 +190,89 @@ TEST_F(RecorderTest, NoBounceForTheNullSenderOrWhenDisabled)
     recorder_->record(normal, refused, "default", "");
     run_until(2, 0);
     EXPECT_EQ(reader_->list(std::nullopt)->size(), 2u);
+}
+
+// The DSN messages the recipients queued, in queue order.
+std::vector<std::string> dsn_texts(Store& reader)
+{
+    std::vector<std::string> out;
+    auto all = reader.list(std::nullopt);  // kept: a range-for over *list() would outlive it
+    EXPECT_TRUE(all);
+    for (const auto& m : *all)
+        if (m.sender.empty()) out.push_back(*reader.message_data(m.id));
+    return out;
+}
+
+// RFC 3461 4.1: NOTIFY per recipient. Absent or with FAILURE: bounced;
+// NEVER, or a list without FAILURE: not. ENVID and ORCPT reach the report.
+TEST_F(RecorderTest, NotifyDecidesWhichFailuresAreBounced)
+{
+    Delivery d = queue_message(
+        {"never@example.org", "success@example.org", "failure@example.org", "plain@example.org"});
+    d.recipients[0].dsn.notify = *parse_dsn_notify("never");
+    d.recipients[1].dsn.notify = *parse_dsn_notify("success");
+    d.recipients[2].dsn = {*parse_dsn_notify("failure,delay"), "rfc822;Failure@example.org"};
+    d.dsn = {DsnRet::hdrs, "env-7"};
+    MessageOutcome outcome{d.message_id, {}, false};
+    for (const auto& r : d.recipients)
+        outcome.recipients.push_back({r.id, r.address, reply(SmtpStage::rcpt, 550, "5.1.1", "no such user")});
+    recorder_->record(d, outcome, "default", "relay.test[127.0.0.1]:25");
+    run_until(4, 1);
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(recipient(d.message_id, i).state, RecipientState::failed);
+
+    const auto dsns = dsn_texts(*reader_);
+    ASSERT_EQ(dsns.size(), 1u);
+    const std::string& bounce = dsns[0];
+    EXPECT_EQ(bounce.find("never@example.org"), std::string::npos);
+    EXPECT_EQ(bounce.find("success@example.org"), std::string::npos);
+    EXPECT_NE(bounce.find("Final-Recipient: rfc822; failure@example.org"), std::string::npos);
+    EXPECT_NE(bounce.find("Final-Recipient: rfc822; plain@example.org"), std::string::npos);
+    EXPECT_NE(bounce.find("Original-Recipient: rfc822;Failure@example.org\r\n"), std::string::npos);
+    EXPECT_NE(bounce.find("Original-Envelope-Id: env-7\r\n"), std::string::npos);
+    EXPECT_NE(bounce.find("Content-Type: text/rfc822-headers"), std::string::npos);
+
+    // Every recipient NEVER: no bounce at all.
+    Delivery quiet = queue_message({"x@example.org"});
+    quiet.recipients[0].dsn.notify = *parse_dsn_notify("NEVER");
+    MessageOutcome refused{
+        quiet.message_id,
+        {{quiet.recipients[0].id, "x@example.org", reply(SmtpStage::rcpt, 550, "5.1.1", "no")}},
+        false};
+    recorder_->record(quiet, refused, "default", "");
+    run_until(5, 1);
+    EXPECT_EQ(dsn_texts(*reader_).size(), 1u);
+}
+
+// NOTIFY=SUCCESS: a relay that offered DSN got the parameters and reports
+// itself; one that did not gets the mail, and the sender a "relayed" DSN.
+TEST_F(RecorderTest, NotifySuccessIsReportedAsRelayedUnlessTheRelayTookIt)
+{
+    Delivery passed = queue_message({"s@example.org"});
+    passed.recipients[0].dsn.notify = *parse_dsn_notify("success,failure");
+    MessageOutcome ok{passed.message_id,
+                      {{passed.recipients[0].id, "s@example.org",
+                        reply(SmtpStage::end_of_data, 250, "2.0.0", "Ok: queued as 99")}},
+                      true};
+    recorder_->record(passed, ok, "default", "relay.test[127.0.0.1]:25");
+    run_until(1, 0);
+    EXPECT_TRUE(dsn_texts(*reader_).empty());
+
+    Delivery relayed = queue_message({"s@example.org", "quiet@example.org"});
+    relayed.recipients[0].dsn.notify = *parse_dsn_notify("success");
+    relayed.dsn.envid = "e-1";
+    MessageOutcome sent{relayed.message_id, {}, false};
+    for (const auto& r : relayed.recipients)
+        sent.recipients.push_back(
+            {r.id, r.address, reply(SmtpStage::end_of_data, 250, "2.0.0", "Ok: queued as 99")});
+    recorder_->record(relayed, sent, "default", "relay.test[127.0.0.1]:25");
+    run_until(3, 1);
+    const auto dsns = dsn_texts(*reader_);
+    ASSERT_EQ(dsns.size(), 1u);
+    EXPECT_NE(dsns[0].find("Action: relayed\r\nStatus: 2.0.0\r\n"), std::string::npos) << dsns[0];
+    EXPECT_NE(dsns[0].find("Final-Recipient: rfc822; s@example.org"), std::string::npos);
+    EXPECT_EQ(dsns[0].find("quiet@example.org"), std::string::npos);  // no NOTIFY: no news is good news
+    EXPECT_NE(dsns[0].find("Original-Envelope-Id: e-1\r\n"), std::string::npos);
+    EXPECT_NE(dsns[0].find("Remote-MTA: dns; relay.test"), std::string::npos);
 }
 
 TEST_F(RecorderTest, DeferredNeverLaterThanTheEndOfTheLifetime)

@@ -13,6 +13,8 @@ TEST(StatusFromReply, TakesTheEnhancedCodeOrTheClass)
     EXPECT_EQ(status_from_reply("451 4.3.0 try later"), "4.3.0");
     EXPECT_EQ(status_from_reply("expired: no delivery in 5d"), "5.0.0");
     EXPECT_EQ(status_from_reply("550 5.1."), "5.0.0");
+    EXPECT_EQ(status_from_reply("250 Ok: queued as 7F3A"), "2.0.0");
+    EXPECT_EQ(status_from_reply("250 2.6.0 queued"), "2.6.0");
 }
 
 // A report of mx.example.com about a message of app@example.com, now.
@@ -38,8 +40,8 @@ TEST(BuildDsn, QuotesAtMostACappedReplyAndHeader)
     const std::string original = header + "\r\nbody\r\n";
     DsnInput in = report_from_mx();
     for (int i = 0; i < 5; ++i)
-        in.failed.push_back(
-            {"r" + std::to_string(i) + "@example.org", "550 5.7.1 " + std::string(400000, 'x'), ""});
+        in.recipients.push_back(
+            {"r" + std::to_string(i) + "@example.org", "550 5.7.1 " + std::string(400000, 'x'), "", ""});
     in.original = original;
 
     NewMessage dsn = build_dsn(in);
@@ -63,7 +65,7 @@ TEST(BuildDsn, IsAMultipartReportFromTheNullSender)
     const std::string original =
         "From: app@example.com\r\nTo: b@example.org\r\nSubject: reset\r\n\r\nsecret body\r\n";
     DsnInput in = report_from_mx();
-    in.failed = {{"b@example.org", "550 5.1.1 no such\r\nuser", "relay.example.net"}};
+    in.recipients = {{"b@example.org", "550 5.1.1 no such\r\nuser", "relay.example.net", ""}};
     in.original = original;
 
     NewMessage dsn = build_dsn(in);
@@ -95,6 +97,120 @@ TEST(BuildDsn, IsAMultipartReportFromTheNullSender)
             ASSERT_TRUE(i > 0 && d[i - 1] == '\r') << "bare LF at " << i;
         }
     }
+}
+
+// The text between a part's header and the next boundary line.
+std::string part_after(const std::string& dsn, std::string_view part_header)
+{
+    const auto start = dsn.find(part_header);
+    if (start == std::string::npos) return "(no such part)";
+    const auto body = start + part_header.size();
+    const auto end = dsn.find("\r\n--", body);
+    return dsn.substr(body, end - body);
+}
+
+constexpr std::string_view status_part =
+    "Content-Type: message/delivery-status\r\n"
+    "Content-Description: Delivery report\r\n\r\n";
+
+const std::string original_message =
+    "From: app@example.com\r\nTo: b@example.org\r\nSubject: reset\r\n\r\nsecret body\r\n";
+
+// RFC 3464 order: Original-Envelope-Id before Reporting-MTA, Original-
+// Recipient before Final-Recipient, both only when given.
+TEST(BuildDsn, CarriesEnvidAndOrcptWhereGiven)
+{
+    DsnInput in = report_from_mx();
+    in.arrival = TimePoint{std::chrono::seconds{1795507200}};  // 2026-11-23 08:00:00 UTC
+    in.now = in.arrival + std::chrono::seconds(60);
+    in.recipients = {{"b@example.org", "550 5.1.1 no such user", "relay.example.net", "rfc822;B@example.org"},
+                     {"c@example.org", "554 rejected", "relay.example.net", ""}};
+    in.dsn.envid = "abc 123";
+    in.original = original_message;
+    const std::string date_arrival = rfc5322_date(in.arrival), date_now = rfc5322_date(in.now);
+    EXPECT_EQ(part_after(build_dsn(in).data, status_part),
+              "Original-Envelope-Id: abc 123\r\n"
+              "Reporting-MTA: dns; mx.example.com\r\n"
+              "X-Mailqd-Queue-ID: 7F3A2C001122\r\n"
+              "Arrival-Date: " +
+                  date_arrival +
+                  "\r\n"
+                  "\r\n"
+                  "Original-Recipient: rfc822;B@example.org\r\n"
+                  "Final-Recipient: rfc822; b@example.org\r\n"
+                  "Action: failed\r\n"
+                  "Status: 5.1.1\r\n"
+                  "Remote-MTA: dns; relay.example.net\r\n"
+                  "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n"
+                  "Last-Attempt-Date: " +
+                  date_now +
+                  "\r\n"
+                  "\r\n"
+                  "Final-Recipient: rfc822; c@example.org\r\n"
+                  "Action: failed\r\n"
+                  "Status: 5.0.0\r\n"
+                  "Remote-MTA: dns; relay.example.net\r\n"
+                  "Diagnostic-Code: smtp; 554 rejected\r\n"
+                  "Last-Attempt-Date: " +
+                  date_now + "\r\n");
+
+    in.dsn.envid.clear();
+    EXPECT_EQ(build_dsn(in).data.find("Original-Envelope-Id"), std::string::npos);
+}
+
+// RET=HDRS and no RET return the header (text/rfc822-headers, RFC 6522);
+// RET=FULL the whole message as message/rfc822, unless it is too big.
+TEST(BuildDsn, ReturnsTheHeaderOrWithRetFullTheMessage)
+{
+    DsnInput in = report_from_mx();
+    in.recipients = {{"b@example.org", "550 5.1.1 no such user", "", ""}};
+    in.original = original_message;
+    const std::string header_only = "From: app@example.com\r\nTo: b@example.org\r\nSubject: reset\r\n";
+    for (DsnRet ret : {DsnRet::unspecified, DsnRet::hdrs}) {
+        in.dsn.ret = ret;
+        const std::string d = build_dsn(in).data;
+        EXPECT_EQ(part_after(d,
+                             "Content-Type: text/rfc822-headers\r\n"
+                             "Content-Description: Undelivered Message Headers\r\n\r\n"),
+                  header_only);
+        EXPECT_EQ(d.find("secret body"), std::string::npos);
+        EXPECT_EQ(d.find("message/rfc822"), std::string::npos);
+    }
+    in.dsn.ret = DsnRet::full;
+    std::string d = build_dsn(in).data;
+    EXPECT_EQ(
+        part_after(d, "Content-Type: message/rfc822\r\nContent-Description: Undelivered Message\r\n\r\n"),
+        original_message);
+    EXPECT_EQ(d.find("text/rfc822-headers"), std::string::npos);
+
+    const std::string big = "Subject: big\r\n\r\n" + std::string(max_returned_message, 'x') + "\r\n";
+    in.original = big;
+    d = build_dsn(in).data;
+    EXPECT_NE(d.find("Content-Type: text/rfc822-headers"), std::string::npos);
+    EXPECT_EQ(d.find("xxxxxxxx"), std::string::npos);
+}
+
+// NOTIFY=SUCCESS to a relay without DSN: Action relayed, a 2.x.x status,
+// never the body, even with RET=FULL (RFC 3461 4.3 returns it on failure).
+TEST(BuildDsn, RelayedReportForNotifySuccess)
+{
+    DsnInput in = report_from_mx();
+    in.action = DsnAction::relayed;
+    in.recipients = {{"b@example.org", "250 Ok: queued as 123", "relay.example.net", ""}};
+    in.dsn = {DsnRet::full, "e1"};
+    in.original = original_message;
+    NewMessage dsn = build_dsn(in);
+    EXPECT_EQ(dsn.sender, "");
+    EXPECT_EQ(dsn.recipients, std::vector<std::string>{"app@example.com"});
+    const std::string& d = dsn.data;
+    EXPECT_NE(d.find("Subject: Successful Mail Delivery Report\r\n"), std::string::npos);
+    const std::string status = part_after(d, status_part);
+    EXPECT_TRUE(status.starts_with("Original-Envelope-Id: e1\r\n")) << status;
+    EXPECT_NE(status.find("Action: relayed\r\nStatus: 2.0.0\r\n"), std::string::npos) << status;
+    EXPECT_NE(status.find("Diagnostic-Code: smtp; 250 Ok: queued as 123\r\n"), std::string::npos) << status;
+    EXPECT_EQ(d.find("secret body"), std::string::npos);
+    EXPECT_NE(d.find("Content-Type: text/rfc822-headers"), std::string::npos);
+    EXPECT_NE(d.find("was relayed"), std::string::npos);
 }
 
 }  // namespace

@@ -142,9 +142,22 @@ TEST(SmtpData, EnvelopeCommands)
     MailParameters none;
     EXPECT_EQ(mail_from_command("a@b.example", none), "MAIL FROM:<a@b.example>");
     EXPECT_EQ(mail_from_command("", none), "MAIL FROM:<>");
-    MailParameters all{true, 1234, true, true};
+    MailParameters all{true, 1234, true, true, {}};
     EXPECT_EQ(mail_from_command("a@b", all), "MAIL FROM:<a@b> SIZE=1234 BODY=8BITMIME SMTPUTF8");
     EXPECT_EQ(rcpt_to_command("c@d"), "RCPT TO:<c@d>");
+}
+
+TEST(SmtpData, DsnParametersInXtext)
+{
+    MailParameters params;
+    params.dsn = {DsnRet::hdrs, "id+1 = x"};
+    EXPECT_EQ(mail_from_command("a@b", params), "MAIL FROM:<a@b> RET=HDRS ENVID=id+2B1+20+3D+20x");
+    params.dsn = {DsnRet::full, ""};
+    EXPECT_EQ(mail_from_command("a@b", params), "MAIL FROM:<a@b> RET=FULL");
+    EXPECT_EQ(rcpt_to_command("c@d", {*parse_dsn_notify("never"), ""}), "RCPT TO:<c@d> NOTIFY=NEVER");
+    EXPECT_EQ(rcpt_to_command("c@d", {*parse_dsn_notify("delay,success"), "rfc822;c+x@d"}),
+              "RCPT TO:<c@d> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;c+2Bx@d");
+    EXPECT_EQ(rcpt_to_command("c@d", {{}, "rfc822;c@d"}), "RCPT TO:<c@d> ORCPT=rfc822;c@d");
 }
 
 TEST(SmtpData, WireSafeAddresses)

@@ -158,7 +158,7 @@ TEST(SmtpReply, RandomLinesNeverEscapeTheBounds)
 TEST(SmtpEhlo, ParsesCapabilities)
 {
     auto reply = parse({"250-mx.example.org Hello", "250-PIPELINING", "250-SIZE 10240000", "250-8bitmime",
-                        "250-SMTPUTF8", "250-STARTTLS", "250-ENHANCEDSTATUSCODES",
+                        "250-SMTPUTF8", "250-STARTTLS", "250-ENHANCEDSTATUSCODES", "250-dsn",
                         "250-AUTH PLAIN login XOAUTH2", "250-AUTH=LOGIN CRAM-MD5", "250 HELP"});
     ASSERT_TRUE(reply);
     EhloCapabilities caps = parse_ehlo(*reply);
@@ -167,6 +167,7 @@ TEST(SmtpEhlo, ParsesCapabilities)
     EXPECT_TRUE(caps.eight_bit_mime);
     EXPECT_TRUE(caps.smtputf8);
     EXPECT_TRUE(caps.enhanced_status_codes);
+    EXPECT_TRUE(caps.dsn);
     ASSERT_TRUE(caps.size);
     EXPECT_EQ(*caps.size, 10240000u);
     EXPECT_EQ(caps.auth, (std::vector<std::string>{"PLAIN", "LOGIN", "XOAUTH2", "CRAM-MD5"}));

@@ -68,6 +68,72 @@ TEST(StoreOpen, MigratesAVersionOneDatabase)
     EXPECT_FALSE((*totals)[0].last_error);
 }
 
+// Version 3 added the DSN columns: a queue written by a version 2 mailqd
+// keeps its messages, states and history, and reads as "no DSN parameters
+// given" (its bounces stay as they were).
+TEST(StoreOpen, MigratesAVersionTwoQueueToTheDsnColumns)
+{
+    TempDir dir;
+    {
+        RawDb raw(dir.db());
+        ASSERT_TRUE(migrate(raw.db, 2).ok());
+        raw.exec(
+            "INSERT INTO messages (id, received_at, size, sender, submitter, door, data) "
+            "VALUES ('OLD000000001', 1000, 4, 'a@example.com', 'www-data', 'socket', 'hi\r\n')");
+        raw.exec(
+            "INSERT INTO recipients (message_id, position, address, state, attempts, next_attempt_at, "
+            "last_reply) "
+            "VALUES ('OLD000000001', 0, 'b@example.org', 'deferred', 2, 1100, '451 4.3.0 later')");
+        raw.exec(
+            "INSERT INTO attempts (message_id, recipient_id, at, relay, recipient, reply, state) "
+            "VALUES ('OLD000000001', 1, 1050, 'default', 'b@example.org', '451 4.3.0 later', 'deferred')");
+    }
+    auto store = test::open_store(dir.db());
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->schema_version(), 3);
+    auto shown = store->show("OLD000000001");
+    ASSERT_TRUE(shown.ok());
+    ASSERT_EQ(shown->recipients.size(), 1u);
+    EXPECT_EQ(shown->recipients[0].state, RecipientState::deferred);
+    EXPECT_EQ(shown->recipients[0].attempts, 2);
+    EXPECT_EQ(shown->attempts.size(), 1u);
+    auto due = store->due(at(2000), 10);
+    ASSERT_TRUE(due.ok());
+    ASSERT_EQ(due->size(), 1u);
+    EXPECT_EQ(due->at(0).message_dsn, MessageDsn{});
+    EXPECT_EQ(due->at(0).dsn, RecipientDsn{});
+    EXPECT_EQ(due->at(0).address, "b@example.org");
+}
+
+// What the door was given comes back with each due recipient, for the
+// relay and the DSN builder.
+TEST(StoreAccept, KeepsTheDsnParametersOfTheMessageAndEachRecipient)
+{
+    TempDir dir;
+    auto store = test::open_store(dir.db());
+    NewMessage m = make_message({"b@example.org", "c@example.org", "d@example.org"});
+    m.dsn = {DsnRet::hdrs, "env 42"};
+    m.recipient_dsn = {
+        {*parse_dsn_notify("never"), ""}, {*parse_dsn_notify("success,delay"), "rfc822;C@example.org"}, {}};
+    ASSERT_TRUE(store->accept(m, at(1000)).ok());
+    ASSERT_TRUE(store->accept(make_message({"e@example.org"}), at(1000)).ok());
+    auto due = store->due(at(1000), 10);
+    ASSERT_TRUE(due.ok());
+    ASSERT_EQ(due->size(), 4u);
+    for (int i = 0; i < 3; ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(due->at(i).message_dsn, m.dsn);
+        EXPECT_EQ(due->at(i).dsn, m.recipient_dsn[i]);
+    }
+    EXPECT_EQ(due->at(3).message_dsn, MessageDsn{});
+    EXPECT_EQ(due->at(3).dsn, RecipientDsn{});
+
+    m.recipient_dsn.pop_back();  // not one per recipient: the caller's mistake
+    auto refused = store->accept(m, at(1000));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().kind, ErrorKind::usage);
+}
+
 TEST(StoreOpen, RefusesADatabaseFromTheFuture)
 {
     TempDir dir;

@@ -57,7 +57,7 @@ const std::vector<Case> cases = {
     {"RCPT TO:<b@example.org>", SubmitVerb::rcpt, "b@example.org"},
     {"rcpt to: <b@example.org>", SubmitVerb::rcpt, "b@example.org"},
     {"RCPT TO:<>", SubmitVerb::rcpt, "", true},
-    {"RCPT TO:<b@example.org> NOTIFY=NEVER", SubmitVerb::rcpt, "b@example.org", true},
+    {"RCPT TO:<b@example.org> XFORWARD=1", SubmitVerb::rcpt, "b@example.org", true},
     {"RCPT FROM:<b@example.org>", SubmitVerb::rcpt, "", true},
     {"DATA", SubmitVerb::data, ""},
     {"data ", SubmitVerb::data, ""},
@@ -86,6 +86,63 @@ TEST(SubmitCommands, Table)
         EXPECT_EQ(cmd.size, c.size);
         EXPECT_EQ(cmd.body, c.body);
         EXPECT_EQ(cmd.smtputf8, c.smtputf8);
+    }
+}
+
+// RFC 3461 on MAIL and RCPT: values decoded from xtext; a bad or repeated
+// one is a 501 with a text that names the parameter.
+TEST(SubmitCommands, DsnParameters)
+{
+    struct DsnCase {
+        std::string line;
+        std::string error;  // a word of the error text, "" when the line is good
+        MessageDsn dsn{};
+        RecipientDsn rcpt{};
+    };
+    const DsnNotify never{true, false, false, false}, failure{true, false, true, false},
+        all{true, true, true, true}, success_delay{true, true, false, true};
+    const std::vector<DsnCase> table = {
+        {"MAIL FROM:<a@x> RET=HDRS", "", {DsnRet::hdrs, ""}},
+        {"MAIL FROM:<a@x> ret=full ENVID=abc", "", {DsnRet::full, "abc"}},
+        {"MAIL FROM:<a@x> SIZE=10 ENVID=QQ+2B+3Dx+20y BODY=8BITMIME", "", {DsnRet::unspecified, "QQ+=x y"}},
+        {"MAIL FROM:<a@x> ENVID=" + std::string(100, 'e'), "", {DsnRet::unspecified, std::string(100, 'e')}},
+        {"MAIL FROM:<a@x> ENVID=" + std::string(101, 'e'), "ENVID"},
+        {"MAIL FROM:<a@x> ENVID=", "ENVID"},
+        {"MAIL FROM:<a@x> ENVID=a=b", "ENVID"},
+        {"MAIL FROM:<a@x> ENVID=a+0D+0Ab", "ENVID"},  // decodes to a line break
+        {"MAIL FROM:<a@x> ENVID=a+4", "ENVID"},
+        {"MAIL FROM:<a@x> ENVID=a ENVID=b", "ENVID"},
+        {"MAIL FROM:<a@x> RET=BODY", "RET"},
+        {"MAIL FROM:<a@x> RET", "RET"},
+        {"MAIL FROM:<a@x> RET=HDRS RET=FULL", "RET"},
+        {"MAIL FROM:<a@x> NOTIFY=NEVER", "Unsupported"},  // a RCPT parameter
+        {"RCPT TO:<b@y> NOTIFY=NEVER", "", {}, {never, ""}},
+        {"RCPT TO:<b@y> notify=failure", "", {}, {failure, ""}},
+        {"RCPT TO:<b@y> NOTIFY=DELAY,SUCCESS,DELAY", "", {}, {success_delay, ""}},
+        {"RCPT TO:<b@y> NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;b+2Bx@y", "", {}, {all, "rfc822;b+x@y"}},
+        {"RCPT TO:<b@y> ORCPT=rfc822;b@y", "", {}, {{}, "rfc822;b@y"}},
+        {"RCPT TO:<b@y> NOTIFY=NEVER,SUCCESS", "NOTIFY"},
+        {"RCPT TO:<b@y> NOTIFY=", "NOTIFY"},
+        {"RCPT TO:<b@y> NOTIFY=FAILURE,", "NOTIFY"},
+        {"RCPT TO:<b@y> NOTIFY=SOMETIMES", "NOTIFY"},
+        {"RCPT TO:<b@y> NOTIFY=NEVER NOTIFY=NEVER", "NOTIFY"},
+        {"RCPT TO:<b@y> ORCPT=b@y", "ORCPT"},
+        {"RCPT TO:<b@y> ORCPT=;b@y", "ORCPT"},
+        {"RCPT TO:<b@y> ORCPT=rfc822;", "ORCPT"},
+        {"RCPT TO:<b@y> ORCPT=rfc822;b+0A@y", "ORCPT"},
+        {"RCPT TO:<b@y> ORCPT=rfc822;" + std::string(600, 'b'), "ORCPT"},
+        {"RCPT TO:<b@y> RET=HDRS", "Unsupported"},  // a MAIL parameter
+    };
+    for (const auto& c : table) {
+        SCOPED_TRACE(c.line);
+        SubmitCommand cmd = parse_submit_command(c.line);
+        if (!c.error.empty()) {
+            EXPECT_NE(cmd.error.find(c.error), std::string::npos) << cmd.error;
+            continue;
+        }
+        EXPECT_EQ(cmd.error, "");
+        EXPECT_EQ(cmd.dsn, c.dsn);
+        EXPECT_EQ(cmd.rcpt_dsn, c.rcpt);
     }
 }
 

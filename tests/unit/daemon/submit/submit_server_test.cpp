@@ -197,9 +197,9 @@ TEST_F(SubmitServerTest, SmtpOverUnixSocket)
     ASSERT_TRUE(c.connected());
     EXPECT_EQ(c.reply(), "220 mx.test ESMTP mailqd");
     std::string ehlo = c.command("EHLO client");
-    EXPECT_EQ(
-        ehlo,
-        "250-mx.test\n250-PIPELINING\n250-SIZE 10000\n250-8BITMIME\n250-SMTPUTF8\n250 ENHANCEDSTATUSCODES");
+    EXPECT_EQ(ehlo,
+              "250-mx.test\n250-PIPELINING\n250-SIZE 10000\n250-8BITMIME\n250-SMTPUTF8\n250-DSN\n250 "
+              "ENHANCEDSTATUSCODES");
     EXPECT_EQ(c.command("MAIL FROM:<a@example.com> SIZE=100 BODY=8BITMIME"), "250 2.1.0 Ok");
     EXPECT_EQ(c.command("RCPT TO:<b@example.org>"), "250 2.1.5 Ok");
     EXPECT_EQ(c.command("RCPT TO:<b@example.org>"), "250 2.1.5 Ok");
@@ -220,6 +220,43 @@ TEST_F(SubmitServerTest, SmtpOverUnixSocket)
     EXPECT_FALSE(got[0].remove_bcc);
     EXPECT_EQ(got[0].door, "socket");
     EXPECT_EQ(got[0].submitter, current_user());
+}
+
+// RFC 3461 on the door: RET and ENVID of MAIL, NOTIFY and ORCPT of each
+// RCPT reach the message, one per recipient queued (a repeat keeps the
+// first); a bad value is a 501 that names the parameter.
+TEST_F(SubmitServerTest, DsnParametersReachTheMessage)
+{
+    start();
+    Client c(socket_);
+    c.reply();
+    c.command("EHLO client");
+    EXPECT_EQ(c.command("MAIL FROM:<a@example.com> RET=FULL ENVID=QQ+2B1"), "250 2.1.0 Ok");
+    EXPECT_EQ(c.command("RCPT TO:<b@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;B@example.org"),
+              "250 2.1.5 Ok");
+    EXPECT_EQ(c.command("RCPT TO:<c@example.org> NOTIFY=MAYBE"),
+              "501 5.5.4 Bad NOTIFY parameter (NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY)");
+    EXPECT_EQ(c.command("RCPT TO:<c@example.org>"), "250 2.1.5 Ok");
+    EXPECT_EQ(c.command("RCPT TO:<b@example.org> NOTIFY=NEVER"), "250 2.1.5 Ok");
+    EXPECT_EQ(c.command("DATA"), "354 End data with <CR><LF>.<CR><LF>");
+    c.send("Subject: dsn\r\n\r\nbody\r\n.\r\n");
+    EXPECT_EQ(c.reply(), "250 2.0.0 Ok: queued as Q1");
+    EXPECT_TRUE(starts_with(c.command("MAIL FROM:<a@example.com> ENVID=a=b"), "501 5.5.4 Bad ENVID"));
+    // Without DSN parameters a message carries none.
+    open_data(c);
+    c.send("Subject: plain\r\n\r\nbody\r\n.\r\n");
+    EXPECT_EQ(c.reply(), "250 2.0.0 Ok: queued as Q2");
+
+    auto got = messages();
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].dsn, (MessageDsn{DsnRet::full, "QQ+1"}));
+    EXPECT_EQ(got[0].recipients, (std::vector<std::string>{"b@example.org", "c@example.org"}));
+    ASSERT_EQ(got[0].recipient_dsn.size(), 2u);
+    EXPECT_EQ(got[0].recipient_dsn[0],
+              (RecipientDsn{*parse_dsn_notify("success,failure"), "rfc822;B@example.org"}));
+    EXPECT_EQ(got[0].recipient_dsn[1], RecipientDsn{});
+    EXPECT_EQ(got[1].dsn, MessageDsn{});
+    EXPECT_TRUE(got[1].recipient_dsn.empty());
 }
 
 TEST_F(SubmitServerTest, LmtpRepliesPerRecipient)
