@@ -97,44 +97,35 @@ ALTER TABLE recipients ADD COLUMN dsn_orcpt TEXT;  -- decoded ORCPT, "rfc822;a@b
 )sql";
 
 // Version 4: messages per message state (message_state(): the first of
-// held, deferred, queued, failed, sent that a recipient is in), kept by
-// triggers on every write, so stats and /metrics read five rows instead of
-// scanning the queue. The message's state is recomputed from its own
-// recipients (index recipients_message), never stored on the messages row:
-// rewriting that row would rewrite its message text. The insert trigger runs
-// for a message's first recipient, or one inserted in a state other than
-// queued: Store::accept inserts every recipient queued.
-#define MAILQD_STATE_OF(ID, STATE)                                                 \
-    "(SELECT CASE WHEN max(" STATE " = 'held') THEN 'held' WHEN max(" STATE        \
-    " = 'deferred') "                                                              \
-    "THEN 'deferred' WHEN max(" STATE " = 'queued') THEN 'queued' WHEN max(" STATE \
-    " = 'failed') THEN 'failed' WHEN max(" STATE                                   \
-    " = 'sent') THEN 'sent' END "                                                  \
-    "FROM recipients WHERE message_id = " ID ")"
-// The message's state before this row's change: the row as it was.
-#define MAILQD_OLD_STATE \
-    MAILQD_STATE_OF("NEW.message_id", "(CASE WHEN id = NEW.id THEN OLD.state ELSE state END)")
+// held, deferred, queued, failed, sent that a recipient is in; their first
+// letters rank them in 'hdqfs'), kept by triggers on every write, so stats
+// and /metrics read five rows instead of scanning the queue. The state is
+// recomputed from the message's own recipients (index recipients_message),
+// never stored on the messages row: rewriting that row would rewrite its
+// text. A new message counts as queued: Store::accept inserts every
+// recipient queued. The SQL is terse on purpose: the schema's text must stay
+// on the database's first page (test_store_faults corrupts all the others).
+#define MAILQD_STATE_OF(ID, STATE)                             \
+    "(SELECT " STATE " s FROM recipients WHERE message_id=" ID \
+    " ORDER BY instr('hdqfs',substr(s,1,1)) "                  \
+    "LIMIT 1)"
 constexpr const char* schema_v4 =
-    "CREATE TABLE message_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);\n"
-    "INSERT INTO message_counts (state, n) VALUES "
-    "('queued', 0), ('deferred', 0), ('held', 0), ('sent', 0), ('failed', 0);\n"
-    "UPDATE message_counts SET n = (SELECT count(*) FROM messages m WHERE " MAILQD_STATE_OF(
-        "m.id", "state") " = message_counts.state);\n"
-    "CREATE TRIGGER recipients_count_insert AFTER INSERT ON recipients "
-    "WHEN NEW.state <> 'queued' OR NOT EXISTS (SELECT 1 FROM recipients WHERE message_id = NEW.message_id "
-    "AND id <> NEW.id) BEGIN "
-    "UPDATE message_counts SET n = n - 1 WHERE state = " MAILQD_STATE_OF(
-        "NEW.message_id", "(CASE WHEN id = NEW.id THEN NULL ELSE state END)") "; "
-    "UPDATE message_counts SET n = n + 1 WHERE state = " MAILQD_STATE_OF("NEW.message_id", "state") "; END;\n"
-    "CREATE TRIGGER recipients_count_update AFTER UPDATE OF state ON recipients "
-    "WHEN OLD.state <> NEW.state BEGIN "
-    "UPDATE message_counts SET n = n - 1 WHERE state = " MAILQD_OLD_STATE "; "
-    "UPDATE message_counts SET n = n + 1 WHERE state = " MAILQD_STATE_OF("NEW.message_id", "state") "; END;\n"
+    "CREATE TABLE message_counts(state TEXT PRIMARY KEY,n INT NOT NULL)WITHOUT ROWID;\n"
+    "INSERT INTO message_counts VALUES('queued',0),('deferred',0),('held',0),('sent',0),('failed',0);\n"
+    "UPDATE message_counts SET n=(SELECT count(*) FROM messages m WHERE " MAILQD_STATE_OF(
+        "m.id", "state") "=message_counts.state);\n"
+    "CREATE TRIGGER mc_i AFTER INSERT ON messages BEGIN "
+    "UPDATE message_counts SET n=n+1 WHERE state='queued';END;\n"
+    // After a recipient's change: its message's state as it was (the row
+    // with its old state) and as it is.
+    "CREATE TRIGGER mc_u AFTER UPDATE OF state ON recipients WHEN OLD.state<>NEW.state BEGIN "
+    "UPDATE message_counts SET n=n-1 WHERE state=" MAILQD_STATE_OF(
+        "NEW.message_id", "CASE id WHEN NEW.id THEN OLD.state ELSE state END") ";"
+    "UPDATE message_counts SET n=n+1 WHERE state=" MAILQD_STATE_OF("NEW.message_id", "state") ";END;\n"
     // BEFORE: the recipients are still there (ON DELETE CASCADE removes them
     // with the message).
-    "CREATE TRIGGER messages_count_delete BEFORE DELETE ON messages BEGIN "
-    "UPDATE message_counts SET n = n - 1 WHERE state = " MAILQD_STATE_OF("OLD.id", "state") "; END;\n";
-#undef MAILQD_OLD_STATE
+    "CREATE TRIGGER mc_d BEFORE DELETE ON messages BEGIN "
+    "UPDATE message_counts SET n=n-1 WHERE state=" MAILQD_STATE_OF("OLD.id", "state") ";END;\n";
 #undef MAILQD_STATE_OF
 
 constexpr std::array<Migration, 4> all_migrations{{

@@ -257,7 +257,7 @@ TEST_F(StoreTest, KeptCountsAgreeWithTheQueueAfterEveryKindOfWrite)
     EXPECT_EQ(kept_counts(*store_), "1 1 0 0 0");
 }
 
-TEST(StoreOpen, MigrationToVersionThreeCountsTheMailAlreadyQueued)
+TEST(StoreOpen, MigrationToVersionFourCountsTheMailAlreadyQueued)
 {
     test::TempDir dir;
     {
