@@ -2,6 +2,7 @@
 // enums, globs, host:port. Each takes the trimmed text of one value, trusts
 // nothing in it, and returns nullopt rather than guessing.
 #include <arpa/inet.h>
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <limits>
@@ -190,22 +191,30 @@ std::string_view to_string(MailboxAuth auth)
     return "?";
 }
 
+namespace {
+
+// The space- or tab-separated words of a list value.
+std::vector<std::string_view> words(std::string_view text)
+{
+    std::vector<std::string_view> out;
+    std::size_t i = text.find_first_not_of(" \t");
+    while (i != std::string_view::npos) {
+        const std::size_t end = std::min(text.find_first_of(" \t", i), text.size());
+        out.push_back(text.substr(i, end - i));
+        i = text.find_first_not_of(" \t", end);
+    }
+    return out;
+}
+
+}  // namespace
+
 std::optional<std::vector<std::string>> parse_globs(std::string_view text)
 {
     std::vector<std::string> globs;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        if (text[i] == ' ' || text[i] == '\t') {
-            ++i;
-            continue;
-        }
-        auto end = text.find_first_of(" \t", i);
-        if (end == std::string_view::npos) end = text.size();
-        auto glob = text.substr(i, end - i);
+    for (std::string_view glob : words(text)) {
         for (std::size_t p = glob.find('['); p != std::string_view::npos; p = glob.find('[', p + 1))
             if (class_end(glob, p) == std::string_view::npos) return std::nullopt;
         globs.emplace_back(glob);
-        i = end;
     }
     if (globs.empty()) return std::nullopt;
     return globs;
@@ -225,19 +234,10 @@ std::optional<std::vector<std::string>> parse_user_list(std::string_view text)
         return true;
     };
     std::vector<std::string> entries;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        if (text[i] == ' ' || text[i] == '\t') {
-            ++i;
-            continue;
-        }
-        auto end = text.find_first_of(" \t", i);
-        if (end == std::string_view::npos) end = text.size();
-        const std::string_view entry = text.substr(i, end - i);
+    for (std::string_view entry : words(text)) {
         const std::string_view name = entry[0] == '@' ? entry.substr(1) : entry;
         if (entry != "*" && !name_ok(name)) return std::nullopt;
         entries.emplace_back(entry);
-        i = end;
     }
     return entries;
 }

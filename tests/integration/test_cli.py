@@ -362,6 +362,23 @@ def test_sendmail_dot_ends_input_unless_i(daemon):
     assert "before\r\n.\r\nafter" in raws["b@example.org"]
 
 
+def as_nobody():
+    """preexec_fn: the child runs as nobody, in no group."""
+    os.setgid(65534)
+    os.setgroups([])
+    os.setuid(65534)
+
+
+def readable_copy(config_path):
+    """A copy of a config that every user (nobody too) can read and reach."""
+    readable = Path(tempfile.mkdtemp(prefix="mqp", dir="/tmp"))
+    os.chmod(readable, 0o755)
+    config = readable / "mailqd.conf"
+    config.write_text(config_path.read_text())
+    os.chmod(config, 0o644)
+    return config
+
+
 class SmtpOverPipes:
     """A client of `sendmail -bs`, as Symfony Mailer drives it: SMTP lines
     over the child's stdin and stdout."""
@@ -440,16 +457,8 @@ def test_sendmail_bs_refused_user_is_77(daemon):
     d = daemon(sections={"submit": {"users": "root"}})
     os.chmod(d.sockdir, 0o755)
 
-    def as_nobody():
-        os.setgid(65534)
-        os.setgroups([])
-        os.setuid(65534)
-
-    readable = Path(tempfile.mkdtemp(prefix="mqp", dir="/tmp"))
-    os.chmod(readable, 0o755)
-    config = readable / "mailqd.conf"
-    config.write_text(d.config_path.read_text())
-    os.chmod(config, 0o644)
+    config = readable_copy(d.config_path)
+    readable = config.parent
     try:
         r = subprocess.run([str(SENDMAIL), "-C", str(config), "-bs"], input=b"EHLO x\r\n",
                            capture_output=True, timeout=30, preexec_fn=as_nobody)
@@ -524,17 +533,8 @@ def test_permission_denied_is_77(daemon):
     os.chmod(d.control_socket, 0o600)  # root only, as a mailqd-admin socket to others
     os.chmod(d.submit_socket, 0o600)
 
-    def as_nobody():
-        os.setgid(65534)
-        os.setgroups([])
-        os.setuid(65534)
-
-    import tempfile
-    readable = Path(tempfile.mkdtemp(prefix="mqp", dir="/tmp"))
-    os.chmod(readable, 0o755)
-    config = readable / "mailqd.conf"
-    config.write_text(d.config_path.read_text())
-    os.chmod(config, 0o644)
+    config = readable_copy(d.config_path)
+    readable = config.parent
     for argv, prefix in (([MAILQCTL_BIN, "--socket", d.control_socket, "list"], "mailqctl"),
                          ([SENDMAIL, "-C", config, "-t"], "sendmail")):
         r = subprocess.run([str(a) for a in argv], input=MESSAGE, capture_output=True,
